@@ -1,0 +1,91 @@
+/* deck.h: input decks. An INI-style file ([section], key = value, # comments) plus command-line
+ * overrides `section.key=value` fill one Deck. Every key is declared once, in deck.c's table,
+ * with its type, default, range and meaning: the parser, `photon train --help` and doc/deck.md's
+ * reference all come from that table. */
+#ifndef PHOTON_DECK_H
+#define PHOTON_DECK_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#define DECK_STR_MAX 512
+#define DECK_LIST_MAX 64
+
+typedef enum { OPTIM_ADAMW, OPTIM_SGD } InnerOptimizer;
+typedef enum { MODE_FEDERATED, MODE_CENTRALIZED, MODE_DDP } RunMode;
+typedef enum { TOPOLOGY_ALLREDUCE, TOPOLOGY_SERVER } TopologyKind;
+typedef enum { INNER_KEEP, INNER_RESET, INNER_AVERAGE } InnerState;
+typedef enum { EMULATE_OFF, EMULATE_MODEL, EMULATE_SLEEP } LinkEmulate;
+typedef enum { OUTER_NAME_FEDAVG, OUTER_NAME_FEDMOM, OUTER_NAME_NESTEROV, OUTER_NAME_FEDADAM, OUTER_NAME_FEDYOGI } OuterName;
+typedef enum { DEVICE_CPU, DEVICE_CUDA } DeviceKind;
+typedef enum { PRECISION_FP32, PRECISION_BF16 } PrecisionKind;
+
+typedef struct {
+    /* [model] */
+    int layers, heads, channels, seq_len, vocab_size, bias;
+    /* [optim]: the inner optimizer, run by every silo */
+    int optimizer; /* InnerOptimizer */
+    int batch_size;
+    double lr, beta1, beta2, eps, weight_decay, grad_clip, lr_floor;
+    long warmup_steps;
+    /* [data] */
+    char data_file[DECK_STR_MAX];
+    long data_seed;
+    /* [run] */
+    char run_dir[DECK_STR_MAX];
+    long steps;
+    long seed;
+    int log_every;
+    int device;    /* DeviceKind */
+    int precision; /* PrecisionKind */
+    /* [federation] */
+    int mode;     /* RunMode */
+    int silos;
+    int topology; /* TopologyKind */
+    int local_steps;
+    int outer;    /* OuterName */
+    double outer_lr, outer_momentum, outer_beta1, outer_beta2, outer_tau;
+    int inner_state; /* InnerState */
+    int clients_per_round, min_clients;
+    double outlier_factor;
+    long sample_seed;
+    int fault_silo;
+    int fault_rounds[DECK_LIST_MAX];
+    int num_fault_rounds;
+    double fault_prob;
+    /* [link] */
+    double bandwidth_mbps, latency_ms;
+    int emulate; /* LinkEmulate */
+    /* [eval] */
+    int eval_every;
+    long eval_tokens;
+
+    /* Provenance: the deck's text and the overrides, for metrics and checkpoints. */
+    char deck_path[DECK_STR_MAX];
+    char *deck_text;
+    char *overrides; /* space-separated, as given */
+} Deck;
+
+/* Fill `d` with every key's default. */
+void deck_defaults(Deck *d);
+/* Parse `path` into `d` (on top of the defaults), then apply `noverrides` command-line
+ * overrides `section.key=value`, then check required keys and cross-key rules. On error: returns
+ * -1 with "FILE:LINE: message" (or "command line: ...") in err. */
+int deck_load(Deck *d, const char *path, char **overrides, int noverrides, char *err, size_t errlen);
+/* Parse a deck given as text (tests, embedded defaults); `name` stands for the file in messages. */
+int deck_load_string(Deck *d, const char *name, const char *text, char **overrides, int noverrides,
+                     char *err, size_t errlen);
+void deck_free(Deck *d);
+
+/* Every key with its default and meaning, grouped by section (photon train --help). */
+void deck_print_help(FILE *out);
+/* The same as a Markdown table: doc/deck.md embeds it, and a test keeps the two equal. */
+void deck_print_markdown(FILE *out);
+/* The effective value of every key, as a deck (the run directory keeps it). */
+void deck_print_values(const Deck *d, FILE *out);
+
+/* Names of the enumerated values, for messages and metrics. */
+const char *deck_mode_name(int mode);
+const char *deck_outer_name(int outer);
+
+#endif

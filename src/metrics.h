@@ -1,0 +1,25 @@
+/* metrics.h: what a run reports. Rank 0 writes one JSON object per line to
+ * RUN_DIR/metrics.jsonl (records "step", "round", "eval", "start", "end") and prints progress
+ * lines; every other rank passes NULL and stays quiet. */
+#ifndef PHOTON_METRICS_H
+#define PHOTON_METRICS_H
+
+#include <stdio.h>
+
+typedef struct {
+    FILE *jsonl;      /* NULL on ranks other than 0 */
+    double start_s;   /* MPI_Wtime at the start of training */
+} Metrics;
+
+/* Opens RUN_DIR/metrics.jsonl for writing (truncates) on rank 0. Returns 0 or -1 + message. */
+int metrics_open(Metrics *mx, const char *run_dir, int rank, char *err, size_t errlen);
+/* Writes one record: `fmt` is the body of a JSON object without braces. */
+void metrics_record(Metrics *mx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void metrics_close(Metrics *mx);
+
+/* "01:02:03" for a duration in seconds. */
+void format_duration(double seconds, char *buf, size_t len);
+/* Creates a directory and its parents (mkdir -p). Returns 0 or -1 with errno set. */
+int make_dirs(const char *path);
+
+#endif

@@ -1,0 +1,87 @@
+/* test_fed_util.h: what the federation tests share: a check macro that counts failures,
+ * deterministic synthetic "silo models", and the canonical-order weighted mean written out
+ * independently of src/fedavg.c as the reference. */
+#ifndef PHOTON_TEST_FED_UTIL_H
+#define PHOTON_TEST_FED_UTIL_H
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <gsl/gsl_randist.h>
+#include <gsl/gsl_rng.h>
+
+static int test_failures;
+
+#define CHECK(cond, ...)                                                                        \
+    do {                                                                                        \
+        if (!(cond)) {                                                                          \
+            fprintf(stderr, "%s:%d: check failed: %s: ", __FILE__, __LINE__, #cond);            \
+            fprintf(stderr, __VA_ARGS__);                                                       \
+            fputc('\n', stderr);                                                                \
+            test_failures++;                                                                    \
+        }                                                                                       \
+    } while (0)
+
+/* Gaussian vector (n), std `scale`, from its own mt19937 stream. */
+static inline void synth_gaussian(float *x, size_t n, unsigned long seed, double scale)
+{
+    gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
+    gsl_rng_set(r, seed);
+    for (size_t i = 0; i < n; i++) x[i] = (float)gsl_ran_gaussian(r, scale);
+    gsl_rng_free(r);
+}
+
+/* What silo `silo` "trained" to in `round`, starting from theta: theta + noise, the noise's size
+ * growing with the silo index (so the weighted mean is not symmetric) times `boost`. */
+static inline void synth_local(float *x, const float *theta, size_t n, int silo, long round,
+                               double boost)
+{
+    synth_gaussian(x, n, 1000003ul * (unsigned long)(silo + 1) + (unsigned long)round, 1.0);
+    double scale = 0.01 * (silo + 1) * boost;
+    for (size_t i = 0; i < n; i++) x[i] = theta[i] + (float)(scale * x[i]);
+}
+
+/* Tokens silo `silo` processed in `round`: unequal, so the weights matter. */
+static inline double synth_weight(int silo, long round) { return 1000.0 + 37.0 * silo + 11.0 * round; }
+
+/* The documented aggregation rule, written out again: p_k = (float)(w_k / Σw) with Σw in double
+ * over the kept silos in ascending order; out = p_first·x_first, then += p_k·x_k ascending.
+ * xs: S vectors of n; keep: S flags. */
+static inline void reference_mean(float *out, float *const *xs, const double *w, const int *keep,
+                                  int S, size_t n)
+{
+    double wsum = 0.0;
+    for (int k = 0; k < S; k++)
+        if (keep[k]) wsum += w[k];
+    int first = 1;
+    for (int k = 0; k < S; k++) {
+        if (!keep[k]) continue;
+        float p = (float)(w[k] / wsum);
+        for (size_t i = 0; i < n; i++) {
+            if (first) out[i] = p * xs[k][i];
+            else out[i] += p * xs[k][i];
+        }
+        first = 0;
+    }
+}
+
+/* The same mean in double, for a tolerance check that does not share the float rule. */
+static inline double reference_mean_maxerr(const float *got, float *const *xs, const double *w,
+                                           const int *keep, int S, size_t n)
+{
+    double wsum = 0.0, maxerr = 0.0;
+    for (int k = 0; k < S; k++)
+        if (keep[k]) wsum += w[k];
+    for (size_t i = 0; i < n; i++) {
+        double m = 0.0;
+        for (int k = 0; k < S; k++)
+            if (keep[k]) m += w[k] / wsum * (double)xs[k][i];
+        double e = fabs(m - (double)got[i]);
+        if (e > maxerr) maxerr = e;
+    }
+    return maxerr;
+}
+
+#endif
