@@ -15,6 +15,8 @@
 #include <omp.h>
 #endif
 
+#include <hdf5.h>
+
 #include "check.h"
 #include "datafile.h"
 #include "deck.h"
@@ -357,6 +359,8 @@ static void print_banner(const Trainer *tr)
     fflush(stdout);
 }
 
+static int write_final_weights(const Trainer *tr, char *err, size_t errlen);
+
 static int run(Trainer *tr)
 {
     const Deck *d = &tr->deck;
@@ -465,12 +469,49 @@ static int run(Trainer *tr)
         format_duration(el, elapsed, sizeof elapsed);
         printf("done: %ld steps, %.0f tokens in %s | final val loss %.4f | ppl %.2f | inter-silo %.1f MB | modeled wall %.1f s\n",
                d->steps, tr->tokens_seen, elapsed, val, exp(val), tr->inter_bytes_total / 1e6, tr->modeled_wall_s);
-        printf("metrics: %s/metrics.jsonl\n", d->run_dir);
+        char err[1024];
+        if (write_final_weights(tr, err, sizeof err)) fprintf(stderr, "photon train: %s\n", err);
+        printf("metrics: %s/metrics.jsonl, final weights: %s/final.h5\n", d->run_dir, d->run_dir);
         fflush(stdout);
     }
     free(participating);
     free(local_loss);
     return 0;
+}
+
+/* The final weights, RUN_DIR/final.h5: one float32 dataset per named tensor and the flat vector
+ * `params` (what tests compare bitwise), with the model shape as attributes. Rank 0 holds the
+ * global model in every mode (a worker: the server, if any, is the last rank). Written under a
+ * temporary name and renamed, so a reader never sees half a file. */
+static int write_final_weights(const Trainer *tr, char *err, size_t errlen)
+{
+    const GPT *m = &tr->model;
+    char path[DECK_STR_MAX + 32], tmp[DECK_STR_MAX + 48];
+    snprintf(path, sizeof path, "%s/final.h5", tr->deck.run_dir);
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    hid_t f = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    if (f < 0) { snprintf(err, errlen, "%s: cannot create", tmp); return -1; }
+    int rc = 0;
+    hsize_t n = m->num_parameters;
+    hid_t space = H5Screate_simple(1, &n, NULL);
+    hid_t ds = H5Dcreate2(f, "params", H5T_IEEE_F32LE, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    if (ds < 0 || H5Dwrite(ds, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, m->params_memory) < 0) rc = -1;
+    if (ds >= 0) H5Dclose(ds);
+    H5Sclose(space);
+    const int shape[6] = {m->config.num_layers, m->config.num_heads, m->config.channels, m->config.max_seq_len,
+                          m->config.vocab_size, m->config.bias};
+    const char *names[6] = {"num_layers", "num_heads", "channels", "max_seq_len", "vocab_size", "bias"};
+    for (int i = 0; i < 6 && rc == 0; i++) {
+        hid_t as = H5Screate(H5S_SCALAR);
+        hid_t a = H5Acreate2(f, names[i], H5T_STD_I32LE, as, H5P_DEFAULT, H5P_DEFAULT);
+        if (a < 0 || H5Awrite(a, H5T_NATIVE_INT, &shape[i]) < 0) rc = -1;
+        if (a >= 0) H5Aclose(a);
+        H5Sclose(as);
+    }
+    if (H5Fclose(f) < 0) rc = -1;
+    if (rc == 0 && rename(tmp, path)) rc = -1;
+    if (rc) { snprintf(err, errlen, "%s: cannot write the final weights", path); remove(tmp); }
+    return rc;
 }
 
 /* Keep the deck as given and as understood beside the metrics. */

@@ -8,6 +8,7 @@
  *  - backward accumulates: two backward passes give twice the gradient;
  *  - a forward smaller than the planned (B, T) gives what a model planned for it gives. */
 #include <math.h>
+#include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -162,6 +163,9 @@ static void train(GPT *m, int steps, float *mom, float *var)
 
 static void test_reproducible(void)
 {
+    // two OpenMP threads whatever OMP_NUM_THREADS says, so the parallel loops are exercised
+    int saved_threads = omp_get_max_threads();
+    omp_set_num_threads(2);
     GPT a, b;
     gpt_build(&a, &small, B, T);
     gpt_build(&b, &small, B, T);
@@ -186,6 +190,7 @@ static void test_reproducible(void)
     free(vb);
     gpt_free(&a);
     gpt_free(&b);
+    omp_set_num_threads(saved_threads);
 }
 
 static void test_accumulate(void)
