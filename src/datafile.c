@@ -72,17 +72,13 @@ int h5_attr_write_double(hid_t loc, const char *name, double v)
     return attr_write_scalar(loc, name, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, &v);
 }
 
+// Variable-length UTF-8 strings: h5py reads them as str, h5dump shows them as text.
 int h5_attr_write_string(hid_t loc, const char *name, const char *s)
 {
     hid_t t = H5Tcopy(H5T_C_S1);
-    size_t n = strlen(s);
-    H5Tset_size(t, n > 0 ? n : 1);
-    H5Tset_strpad(t, H5T_STR_NULLPAD);
+    H5Tset_size(t, H5T_VARIABLE);
     H5Tset_cset(t, H5T_CSET_UTF8);
-    char *buf = callocCheck(n + 1, 1);
-    memcpy(buf, s, n);
-    int rc = attr_write_scalar(loc, name, t, t, buf);
-    free(buf);
+    int rc = attr_write_scalar(loc, name, t, t, &s);
     H5Tclose(t);
     return rc;
 }

@@ -85,7 +85,7 @@ static const DeckKey deck_keys[] = {
     {"federation", "fault_prob", K_DOUBLE, F(fault_prob), "0", 0, 1, NULL, "fault injection: probability that fault_silo fails in any round"},
 
     {"link", "bandwidth_mbps", K_DOUBLE, F(bandwidth_mbps), "1000", 1e-6, BIG, NULL, "bandwidth of each inter-silo link, megabits per second"},
-    {"link", "latency_ms", K_DOUBLE, F(latency_ms), "10", 0, BIG, NULL, "one-way latency of each inter-silo message, milliseconds"},
+    {"link", "latency_ms", K_DOUBLE, F(latency_ms), "10", 0, BIG, NULL, "one-way latency of the inter-silo links, milliseconds, charged once per communication phase (doc/federation.md)"},
     {"link", "emulate", K_ENUM, F(emulate), "model", 0, 0, emulate_names, "off: count bytes only; model: also add the modeled transfer time to a modeled wall clock; sleep: really delay inter-silo transfers to the link's speed"},
 
     {"eval", "every", K_INT, F(eval_every), "10", 0, INT_MAX, NULL, "rounds between validations of the global model (0 = only at the end)"},

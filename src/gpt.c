@@ -4,6 +4,7 @@
 
 #include <gsl/gsl_randist.h>
 #include <gsl/gsl_rng.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,8 +15,8 @@
 #include "optim.h"
 
 static const char *const tensor_names[GPT_NUM_TENSORS] = {
-    "wte",  "wpe", "ln1w", "ln1b",    "qkvw",    "qkvb", "attprojw", "attprojb",
-    "ln2w", "ln2b", "fcw", "fcb",     "fcprojw", "fcprojb", "lnfw",   "lnfb"};
+    "wte",  "wpe",  "ln1w", "ln1b", "qkvw",    "qkvb",    "attprojw", "attprojb",
+    "ln2w", "ln2b", "fcw",  "fcb",  "fcprojw", "fcprojb", "lnfw",     "lnfb"};
 
 const char *gpt_tensor_name(int i)
 {
@@ -52,11 +53,9 @@ int gpt_config_check(const GPTConfig *c, char *err, size_t errlen)
                  c->bias);
         return -1;
     }
-    // sgemm takes int dimensions: the largest one is a row count of the LM head product.
-    if ((double)c->vocab_size * c->channels > 2147483647.0 ||
-        (double)c->channels * 4 > 2147483647.0) {
-        snprintf(err, errlen, "model vocab_size x channels (%d x %d) is too large", c->vocab_size,
-                 c->channels);
+    // the MLP's 4*C is an int dimension of sgemm
+    if (c->channels > INT_MAX / 4) {
+        snprintf(err, errlen, "model channels (%d) is too large", c->channels);
         return -1;
     }
     return 0;

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "bpe.h"
 #include "check.h"
@@ -221,6 +222,15 @@ static int prep_run(int argc, char **argv)
     const char **texts = NULL;
     size_t *lens = NULL;
     double t0 = now_seconds();
+
+    // Fail before the long work if the output cannot be written.
+    char *outdir = g_path_get_dirname(o.output);
+    int writable = access(outdir, W_OK) == 0;
+    if (!writable)
+        snprintf(err, sizeof err, "cannot write %s: directory %s does not exist or is not "
+                 "writable", o.output, outdir);
+    g_free(outdir);
+    if (!writable) goto fail;
 
     // 1. Documents and sources.
     if (corpus_load(&corpus, o.inputs, o.num_inputs, o.format, o.source_map, err,

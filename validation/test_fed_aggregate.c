@@ -77,7 +77,8 @@ int main(int argc, char **argv)
             CHECK(nparts == (K > 0 && K < S ? K : S), "round %ld: %d sampled", r, nparts);
             memcpy(before, theta, N * sizeof(float));
             RoundStats st;
-            const float *mine = t.is_leader ? xs[t.silo] : NULL;
+            // A silo that did not train passes no model (the API allows NULL).
+            const float *mine = t.is_leader && part[t.silo] ? xs[t.silo] : NULL;
             double my_w = t.is_leader && part[t.silo] ? w[t.silo] : 0.0;
             int rc = fed_sync(f, r, part, mine, my_w, theta, &st);
             CHECK(rc == 0 && !st.skipped, "%s round %ld: rc %d skipped %d (%s)", name, r, rc, st.skipped, st.reason);

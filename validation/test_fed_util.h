@@ -43,8 +43,10 @@ static inline void synth_local(float *x, const float *theta, size_t n, int silo,
     for (size_t i = 0; i < n; i++) x[i] = theta[i] + (float)(scale * x[i]);
 }
 
-/* Tokens silo `silo` processed in `round`: unequal, so the weights matter. */
-static inline double synth_weight(int silo, long round) { return 1000.0 + 37.0 * silo + 11.0 * round; }
+/* Tokens silo `silo` processed in `round`: unequal, so the weights matter, and odd numbers above
+ * 2^24, which float cannot hold exactly, so that p_k computed any other way than the documented
+ * one (in double) shows. */
+static inline double synth_weight(int silo, long round) { return 30000001.0 + 12346.0 * silo + 778.0 * round; }
 
 /* The documented aggregation rule, written out again: p_k = (float)(w_k / Σw) with Σw in double
  * over the kept silos in ascending order; out = p_first·x_first, then += p_k·x_k ascending.

@@ -35,9 +35,9 @@ static void test_layout(void)
     // fcw 64, fcb 16, fcprojw 64, fcprojb 4, lnfw 4, lnfb 4: 300 in all, 252 without the 48 of
     // biases.
     const size_t want1[GPT_NUM_TENSORS] = {32, 16, 4, 4, 48, 12, 16, 4, 4, 4, 64, 16, 64, 4, 4, 4};
-    const char *names[GPT_NUM_TENSORS] = {"wte",  "wpe",  "ln1w", "ln1b",    "qkvw",    "qkvb",
-                                          "attprojw", "attprojb", "ln2w", "ln2b", "fcw", "fcb",
-                                          "fcprojw", "fcprojb", "lnfw", "lnfb"};
+    const char *names[GPT_NUM_TENSORS] = {"wte",  "wpe",      "ln1w",     "ln1b", "qkvw", "qkvb",
+                                          "attprojw", "attprojb", "ln2w", "ln2b", "fcw",  "fcb",
+                                          "fcprojw",  "fcprojb",  "lnfw", "lnfb"};
     for (int bias = 0; bias <= 1; bias++) {
         GPTConfig c = {.max_seq_len = 4, .vocab_size = 8, .num_layers = 1, .num_heads = 2,
                        .channels = 4, .bias = bias};
