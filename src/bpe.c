@@ -272,7 +272,7 @@ static int heap_before(const HeapItem *x, const HeapItem *y)
 {
     if (x->count != y->count) return x->count > y->count;
     if (x->a != y->a) return x->a < y->a;
-    return x->b < y->b;
+    return x->b > y->b;
 }
 
 typedef struct { HeapItem *v; size_t n, cap; } Heap;
@@ -482,9 +482,15 @@ BPE *bpe_train(const char *const *texts, const size_t *lens, int num_texts, int 
     WordCounter wc = { g_hash_table_new_full(word_hash, word_equal, free, NULL),
                        g_string_chunk_new(1 << 20), 0 };
     size_t total_bytes = 0;
+    double last_print = t0;
     for (int i = 0; i < num_texts; i++) {
         pretokenize_bytes(re, md, texts[i], lens[i], count_word, &wc);
         total_bytes += lens[i];
+        if (verbose && now_seconds() - last_print > 5.0) {
+            fprintf(stderr, "bpe: counted pre-tokens of %d of %d texts (%.1f MB, %.0f s)\n",
+                    i + 1, num_texts, total_bytes / 1e6, now_seconds() - t0);
+            last_print = now_seconds();
+        }
     }
     pcre2_match_data_free(md);
     pcre2_code_free(re);
@@ -529,7 +535,8 @@ BPE *bpe_train(const char *const *texts, const size_t *lens, int num_texts, int 
     // 3. Merges, best pair first.
     int32_t *merges = mallocCheck(((size_t)num_merges + 1) * 2 * sizeof(int32_t));
     int done = 0;
-    double last_print = now_seconds(), t_merge = last_print;
+    last_print = now_seconds();
+    double t_merge = last_print;
     while (done < num_merges && t.heap.n > 0) {
         HeapItem top = heap_pop(&t.heap);
         int pid = pair_lookup(&t, top.a, top.b);

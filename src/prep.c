@@ -282,10 +282,21 @@ static int prep_run(int argc, char **argv)
     ids = callocCheck((size_t)D, sizeof(uint32_t *));
     num_ids = callocCheck((size_t)D, sizeof(size_t));
     doc_tokens = mallocCheck((size_t)D * sizeof(int64_t));
-    double t2 = now_seconds();
+    double t2 = now_seconds(), last_print = t2;
+    size_t bytes_done = 0;
 #pragma omp parallel for schedule(dynamic, 1)
-    for (int i = 0; i < D; i++) num_ids[i] = bpe_encode(bpe, corpus.docs[i].text,
-                                                        corpus.docs[i].len, &ids[i]);
+    for (int i = 0; i < D; i++) {
+        num_ids[i] = bpe_encode(bpe, corpus.docs[i].text, corpus.docs[i].len, &ids[i]);
+#pragma omp critical(prep_progress)
+        {
+            bytes_done += corpus.docs[i].len;
+            if (!o.quiet && now_seconds() - last_print > 5.0) {
+                fprintf(stderr, "prep: encoded %.1f of %.1f MB (%.0f s)\n", bytes_done / 1e6,
+                        total_bytes / 1e6, now_seconds() - t2);
+                last_print = now_seconds();
+            }
+        }
+    }
     double t_encode = now_seconds() - t2;
     size_t total_ids = 0;
     for (int i = 0; i < D; i++) {

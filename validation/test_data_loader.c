@@ -156,6 +156,13 @@ static int cursor_test(const char *path, const int *silos, int ns, int T, int B)
 {
     Loader *L = open_or_die(path, MPI_COMM_WORLD, silos, ns, 0, 1, B, T);
     size_t sz = (size_t)B * T;
+    // evaluation reads validation tokens while the loader holds the file open
+    uint32_t *val = NULL;
+    size_t nval = 0;
+    char verr[1024];
+    CHECK(datafile_read_validation(path, -1, &val, &nval, verr, sizeof verr) == 0 && nval > 0,
+          "datafile_read_validation while the loader is open: %s", verr);
+    free(val);
     int m = (int)loader_steps_per_epoch(L) + 3;   // crosses an epoch boundary
     int *in = malloc(sz * sizeof(int)), *tg = malloc(sz * sizeof(int));
     int *rec = malloc((size_t)m * 2 * sz * sizeof(int));
