@@ -272,7 +272,7 @@ static int heap_before(const HeapItem *x, const HeapItem *y)
 {
     if (x->count != y->count) return x->count > y->count;
     if (x->a != y->a) return x->a < y->a;
-    return x->b > y->b;
+    return x->b < y->b;
 }
 
 typedef struct { HeapItem *v; size_t n, cap; } Heap;

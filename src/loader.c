@@ -229,7 +229,7 @@ void loader_next(Loader *L, int *inputs, int *targets)
         L->cursor.position = 0;
     }
     ensure_permutation(L, L->cursor.epoch);
-    const uint64_t *mine = L->perm + L->cursor.position;
+    const uint64_t *mine = L->perm + L->cursor.position + (uint64_t)L->rank * (uint64_t)L->B;
     int T = L->T;
     for (int b = 0; b < L->B; b++) {
         read_window(L, mine[b]);
