@@ -98,7 +98,6 @@ char *brown_strip_tags(const char *tagged, size_t n, size_t *outlen)
         if (!eol) eol = end;
         // One line = one sentence (or a headline); blank lines end paragraphs.
         int has_tokens = 0, all_headline = 1;
-        size_t line_start = out->len;
         for (const char *q = p; q < eol;) {
             while (q < eol && g_ascii_isspace(*q)) q++;
             if (q >= eol) break;
@@ -113,14 +112,14 @@ char *brown_strip_tags(const char *tagged, size_t n, size_t *outlen)
             if (slash && slash > tok) wlen = (size_t)(slash - tok);
             else slash = NULL;
             if (!slash || !g_strstr_len(slash, q - slash, "-hl")) all_headline = 0;
-            if (!has_tokens && in_para && out->len == line_start) {
-                // a new sentence of the same paragraph
-                g_string_append_c(out, ' ');
+            if (!has_tokens) {   // the line's first token
+                if (in_para) {
+                    g_string_append_c(out, ' ');   // the next sentence of the paragraph
+                } else {
+                    if (out->len > 0) g_string_append(out, "\n\n");
+                    single_quote_open = 0;
+                }
                 glue_next = 1;
-            } else if (!has_tokens && !in_para) {
-                if (out->len > 0) g_string_append(out, "\n\n");
-                glue_next = 1;
-                single_quote_open = 0;
             }
             has_tokens = 1;
             const char *text;

@@ -215,7 +215,7 @@ static int prep_run(int argc, char **argv)
     int status = 2;
     Corpus corpus = { 0 };
     BPE *bpe = NULL;
-    int *silo = NULL;
+    int *silo = NULL, *doc_source = NULL;
     uint32_t **ids = NULL;
     size_t *num_ids = NULL;
     int64_t *doc_tokens = NULL;
@@ -249,14 +249,11 @@ static int prep_run(int argc, char **argv)
 
     // 2. Validation documents, before anything looks at the text.
     silo = mallocCheck((size_t)D * sizeof(int));
-    int *doc_source = mallocCheck((size_t)D * sizeof(int));
+    doc_source = mallocCheck((size_t)D * sizeof(int));
     for (int i = 0; i < D; i++) doc_source[i] = corpus.docs[i].source;
     rc = partition_validation(doc_source, D, corpus.source_names, K, o.val_fraction, o.seed, silo,
                               err, sizeof err);
-    if (rc != 0) {
-        free(doc_source);
-        goto fail;
-    }
+    if (rc != 0) goto fail;
 
     // 3. The tokenizer, trained on the training documents only.
     texts = mallocCheck((size_t)D * sizeof(char *));
@@ -269,10 +266,7 @@ static int prep_run(int argc, char **argv)
         }
     double t1 = now_seconds();
     bpe = bpe_train(texts, lens, ntrain, o.vocab_size, !o.quiet, err, sizeof err);
-    if (!bpe) {
-        free(doc_source);
-        goto fail;
-    }
+    if (!bpe) goto fail;
     if (!o.quiet)
         fprintf(stderr, "prep: tokenizer trained in %.2f s: %d ids\n", now_seconds() - t1,
                 bpe_vocab_size(bpe));
@@ -317,7 +311,6 @@ static int prep_run(int argc, char **argv)
     // 5. Silos.
     rc = partition_assign(&o.partition, doc_source, doc_tokens, D, K, o.num_silos, o.seed, silo,
                           err, sizeof err);
-    free(doc_source);
     if (rc != 0) goto fail;
 
     // 6. The file.
@@ -356,6 +349,7 @@ done:
     free(texts);
     free(lens);
     free(silo);
+    free(doc_source);
     bpe_free(bpe);
     corpus_free(&corpus);
     g_free(cmd);

