@@ -25,6 +25,7 @@ for part in by-source iid; do
   f=cache/brown-4silos-$part.h5
   [ -f "$f" ] || "$photon" prep -q --format brown --vocab-size 4096 --silos 4 --partition $part -o "$f" "$brown"
 done
+. build-aux/blas-env.sh
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMP_NUM_THREADS=1
 deck=inputs/brown-federated.deck
 run() { # NAME DATA ARGS...

@@ -19,6 +19,7 @@ if [ ! -f "$data" ]; then
 fi
 build/photon info "$data" | sed -n '/^silos/,/^ *all/p'
 
+. build-aux/blas-env.sh
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMP_NUM_THREADS=1
 mpi="mpirun --oversubscribe -np 4"
 deck=inputs/brown-federated.deck

@@ -168,7 +168,7 @@ static int walk_directory(const char *dir, GPtrArray *files, char *err, size_t e
     while ((name = g_dir_read_name(d)))
         if (name[0] != '.') g_ptr_array_add(names, g_strdup(name));
     g_dir_close(d);
-    qsort(names->pdata, names->len, sizeof(char *), compare_names);
+    g_ptr_array_sort(names, compare_names); // qsort would get NULL for an empty directory
     int rc = 0;
     for (guint i = 0; i < names->len && rc == 0; i++) {
         char *path = g_build_filename(dir, (char *)names->pdata[i], NULL);

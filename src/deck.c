@@ -63,6 +63,7 @@ static const DeckKey deck_keys[] = {
     {"run", "seed", K_LONG, F(seed), "42", 0, BIG, NULL, "seed of the weight initialisation"},
     {"run", "log_every", K_INT, F(log_every), "10", 1, INT_MAX, NULL, "steps between progress lines"},
     {"run", "device", K_ENUM, F(device), "cpu", 0, 0, device_names, "cpu or cuda (cuda needs a build with --with-cuda)"},
+    {"run", "stop_after_rounds", K_LONG, F(stop_after_rounds), "0", 0, BIG, NULL, "stop after this many rounds of one invocation, write a checkpoint and exit 0 (continue with --resume latest; 0 = run to run.steps). The schedule still runs on run.steps"},
     {"run", "precision", K_ENUM, F(precision), "fp32", 0, 0, precision_names, "fp32 or bf16 (bf16: cuda only)"},
 
     {"federation", "mode", K_ENUM, F(mode), "federated", 0, 0, mode_names, "federated (Photon), centralized (one data-parallel group over all data) or ddp (silos, gradients all-reduced across silos every step)"},
@@ -90,10 +91,14 @@ static const DeckKey deck_keys[] = {
 
     {"eval", "every", K_INT, F(eval_every), "10", 0, INT_MAX, NULL, "rounds between validations of the global model (0 = only at the end)"},
     {"eval", "tokens", K_LONG, F(eval_tokens), "32768", 0, BIG, NULL, "validation tokens scored per evaluation, spread evenly over the sources (0 = all)"},
+
+    {"checkpoint", "every_rounds", K_INT, F(ckpt_every), "0", 0, INT_MAX, NULL, "rounds between checkpoints (after the round's federated sync); 0 = only at the end of the run and on SIGTERM/SIGUSR1"},
+    {"checkpoint", "keep", K_INT, F(ckpt_keep), "3", 1, 1000000, NULL, "complete checkpoints kept: older ones are deleted once a newer one is complete"},
+    {"checkpoint", "dir", K_STRING, F(ckpt_dir), "", 0, 0, NULL, "directory of the checkpoint files ckpt-ROUND.h5; not set: RUN_DIR/checkpoints"},
 };
 #define NUM_KEYS (sizeof deck_keys / sizeof deck_keys[0])
 
-static const char *const section_order[] = {"model", "optim", "data", "run", "federation", "link", "eval"};
+static const char *const section_order[] = {"model", "optim", "data", "run", "federation", "link", "eval", "checkpoint"};
 #define NUM_SECTIONS (sizeof section_order / sizeof section_order[0])
 
 const char *deck_mode_name(int mode) { return mode_names[mode]; }
@@ -215,7 +220,7 @@ static int known_section(const char *section)
 static int unknown_key_error(const char *section, const char *name, char *err, size_t errlen)
 {
     if (!known_section(section))
-        return set_error(err, errlen, "unknown section [%s] (sections: model, optim, data, run, federation, link, eval)", section);
+        return set_error(err, errlen, "unknown section [%s] (sections: model, optim, data, run, federation, link, eval, checkpoint)", section);
     return set_error(err, errlen, "unknown key '%s' in [%s] (photon train --help lists every key)", name, section);
 }
 
@@ -390,6 +395,11 @@ int deck_load_string(Deck *d, const char *name, const char *text, char **overrid
             return -1;
         }
         olen += strlen(overrides[i]) + 1;
+    }
+    /* The checkpoint directory follows the run directory unless given. */
+    if (!d->ckpt_dir[0] && snprintf(d->ckpt_dir, sizeof d->ckpt_dir, "%s/checkpoints", d->run_dir) >= (int)sizeof d->ckpt_dir) {
+        snprintf(err, errlen, "%s: run.dir is too long to hold checkpoints/ (set checkpoint.dir)", name);
+        return -1;
     }
     int line = 0;
     if (deck_check(d, &ps, &line, msg, sizeof msg)) {

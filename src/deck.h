@@ -59,6 +59,12 @@ typedef struct {
     /* [eval] */
     int eval_every;
     long eval_tokens;
+    /* [checkpoint] */
+    int ckpt_every;    /* rounds between checkpoints; 0 = only at the end and on a signal */
+    int ckpt_keep;     /* complete checkpoints kept (the newest) */
+    char ckpt_dir[DECK_STR_MAX]; /* "" in the table = RUN_DIR/checkpoints, resolved by deck_load */
+    /* [run] stop_after_rounds: stop (with a checkpoint) after this many rounds of one invocation */
+    long stop_after_rounds;
 
     /* Provenance: the deck's text and the overrides, for metrics and checkpoints. */
     char deck_path[DECK_STR_MAX];

@@ -2,10 +2,14 @@
 #include "metrics.h"
 
 #include <errno.h>
+#include <glib.h>
+#include <jansson.h>
 #include <mpi.h>
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 int make_dirs(const char *path)
 {
@@ -36,15 +40,71 @@ int metrics_open(Metrics *mx, const char *run_dir, int rank, char *err, size_t e
     return 0;
 }
 
+int metrics_reopen(Metrics *mx, const char *run_dir, long long offset, char *err, size_t errlen)
+{
+    mx->start_s = MPI_Wtime();
+    char path[4096];
+    snprintf(path, sizeof path, "%s/metrics.jsonl", run_dir);
+    struct stat sb;
+    if (stat(path, &sb) || sb.st_size < offset) {
+        fprintf(stderr, "photon train: warning: %s is shorter than when the checkpoint was written; appending to it as it is\n", path);
+    } else if (truncate(path, (off_t)offset)) {
+        snprintf(err, errlen, "%s: cannot truncate to the checkpoint's %lld bytes: %s", path, offset, strerror(errno));
+        return -1;
+    }
+    mx->jsonl = fopen(path, "a");
+    if (!mx->jsonl) {
+        snprintf(err, errlen, "%s: cannot append: %s", path, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+char *json_quote(const char *s)
+{
+    json_t *str = json_string(s);   /* NULL for text that is not UTF-8 */
+    char *out = str ? json_dumps(str, JSON_ENCODE_ANY) : NULL;
+    json_decref(str);
+    return out ? out : strdup("\"(not UTF-8)\"");
+}
+
+/* printf writes a non-finite double as nan or inf, which JSON does not have: outside string
+ * literals, such a token becomes null so that every line stays parseable. */
+static void write_json_body(FILE *f, const char *body)
+{
+    int in_string = 0;
+    for (const char *p = body; *p; p++) {
+        if (in_string) {
+            if (*p == '\\' && p[1]) fputc(*p++, f);
+            else if (*p == '"') in_string = 0;
+            fputc(*p, f);
+            continue;
+        }
+        if (*p == '"') in_string = 1;
+        const char *q = p + (*p == '-');
+        size_t skip = 0;
+        if (!strncmp(q, "nan", 3)) skip = 3;
+        else if (!strncmp(q, "inf", 3)) skip = 3;
+        if (skip && (p == body || strchr(":,[", p[-1]))) {
+            fputs("null", f);
+            p = q + skip - 1;
+            continue;
+        }
+        fputc(*p, f);
+    }
+}
+
 void metrics_record(Metrics *mx, const char *fmt, ...)
 {
     if (!mx->jsonl) return;
     va_list ap;
     va_start(ap, fmt);
-    fputc('{', mx->jsonl);
-    vfprintf(mx->jsonl, fmt, ap);
-    fputs("}\n", mx->jsonl);
+    char *body = g_strdup_vprintf(fmt, ap);
     va_end(ap);
+    fputc('{', mx->jsonl);
+    write_json_body(mx->jsonl, body);
+    fputs("}\n", mx->jsonl);
+    g_free(body);
     /* A run that dies keeps every record written so far. */
     fflush(mx->jsonl);
 }

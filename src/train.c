@@ -8,16 +8,20 @@
 #include "train.h"
 
 #include <math.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #ifdef _OPENMP
 #include <omp.h>
 #endif
 
+#include <glib.h>
 #include <hdf5.h>
 
 #include "check.h"
+#include "checkpoint.h"
 #include "datafile.h"
 #include "deck.h"
 #include "eval.h"
@@ -53,7 +57,16 @@ typedef struct {
     double modeled_wall_s;        /* compute + modeled inter-silo time */
     double inter_bytes_total;     /* all inter-silo bytes so far */
     double compute_s_total;
+    /* durability */
+    const char *resume;           /* --resume argument (a file or "latest"), NULL = fresh start */
+    char resumed_from[CKPT_PATH_MAX]; /* "" unless resumed */
+    CkptState ckpt;               /* where the run starts: round 0, or the checkpoint's */
 } Trainer;
+
+/* SIGTERM / SIGUSR1 (Slurm's --signal, scontrol requeue): the handler only records the signal;
+ * the run loop agrees on it over all ranks at the end of the round, checkpoints and stops. */
+static volatile sig_atomic_t stop_signal = 0;
+static void on_stop_signal(int sig) { stop_signal = sig; }
 
 static int is_root(const Trainer *tr) { return tr->rank == 0; }
 
@@ -125,20 +138,21 @@ static void write_eval(Trainer *tr, long round, long step, const double *per_sou
 {
     if (!is_root(tr)) return;
     const DataInfo *info = &tr->info;
-    char buf[8192];
-    size_t len = 0;
-    len += (size_t)snprintf(buf + len, sizeof buf - len, "\"per_source\":{");
-    for (int s = 0; s < info->num_sources && len < sizeof buf; s++)
-        len += (size_t)snprintf(buf + len, sizeof buf - len, "%s\"%s\":%.6f", s ? "," : "", info->source_names[s], per_source[s]);
-    len += (size_t)snprintf(buf + len, sizeof buf - len, "}");
+    GString *extra = g_string_new("\"per_source\":{");
+    for (int s = 0; s < info->num_sources; s++) {
+        char *name = json_quote(info->source_names[s]);
+        g_string_append_printf(extra, "%s%s:%.6f", s ? "," : "", name, per_source[s]);
+        free(name);
+    }
+    g_string_append_c(extra, '}');
     if (local) {
-        len += (size_t)snprintf(buf + len, sizeof buf - len, ",\"local_silo_loss\":[");
-        for (int s = 0; s < tr->topo.num_silos && len < sizeof buf; s++)
-            len += (size_t)snprintf(buf + len, sizeof buf - len, "%s%.6f", s ? "," : "", local[s]);
-        len += (size_t)snprintf(buf + len, sizeof buf - len, "]");
+        g_string_append(extra, ",\"local_silo_loss\":[");
+        for (int s = 0; s < tr->topo.num_silos; s++) g_string_append_printf(extra, "%s%.6f", s ? "," : "", local[s]);
+        g_string_append_c(extra, ']');
     }
     metrics_record(&tr->metrics, "\"type\":\"eval\",\"round\":%ld,\"step\":%ld,\"tokens\":%.0f,\"val_loss\":%.6f,\"val_ppl\":%.4f,\"modeled_wall_s\":%.3f,\"elapsed_s\":%.3f,%s",
-                   round, step, tr->tokens_seen, overall, exp(overall), tr->modeled_wall_s, MPI_Wtime() - tr->metrics.start_s, buf);
+                   round, step, tr->tokens_seen, overall, exp(overall), tr->modeled_wall_s, MPI_Wtime() - tr->metrics.start_s, extra->str);
+    g_string_free(extra, TRUE);
     printf("eval  round %ld step %ld | val loss %.4f | ppl %.2f", round, step, overall, exp(overall));
     if (local) {
         printf(" | local silos:");
@@ -361,6 +375,81 @@ static void print_banner(const Trainer *tr)
 
 static int write_final_weights(const Trainer *tr, char *err, size_t errlen);
 
+/* ---- checkpoints ------------------------------------------------------------------------------- */
+
+/* What this rank holds of the run's state, for checkpoint.c. cursor: storage for the loader's. */
+static CkptView trainer_view(Trainer *tr, LoaderCursor *cursor)
+{
+    CkptView v = {.deck = &tr->deck, .topo = &tr->topo, .config = tr->model.config, .n = tr->model.num_parameters,
+                  .params = tr->model.params_memory, .state = &tr->ckpt};
+    if (!tr->topo.is_server) {
+        v.adam_m = tr->adam_m;
+        v.adam_v = tr->adam_v;
+        v.adam_t = &tr->adam_t;
+        v.cursor = cursor;
+    } else {
+        /* The server's copy of the global weights is theta_global (its model is not updated). */
+        v.params = tr->theta_global;
+    }
+    if (tr->fed) v.outer = fed_outer(tr->fed);
+    return v;
+}
+
+/* Collective: the state after `rounds` rounds and `steps` steps. Rank 0's counters and metrics
+ * offset are the run's. */
+static int write_checkpoint(Trainer *tr, long rounds, long steps, double last_val, char *path, size_t pathlen, char *err,
+                            size_t errlen)
+{
+    CkptState *s = &tr->ckpt;
+    s->round = rounds;
+    s->step = steps;
+    s->tokens_seen = tr->tokens_seen;
+    s->modeled_wall_s = tr->modeled_wall_s;
+    s->inter_bytes_total = tr->inter_bytes_total;
+    s->compute_s_total = tr->compute_s_total;
+    s->last_val_loss = last_val;
+    s->metrics_offset = 0;
+    if (is_root(tr) && tr->metrics.jsonl) {
+        struct stat sb;
+        fflush(tr->metrics.jsonl);
+        if (!fstat(fileno(tr->metrics.jsonl), &sb)) s->metrics_offset = (int64_t)sb.st_size;
+    }
+    mpiCheck(MPI_Bcast(s, (int)sizeof *s, MPI_BYTE, 0, MPI_COMM_WORLD));
+    LoaderCursor cursor = {0, 0};
+    if (tr->loader) cursor = loader_get_cursor(tr->loader);
+    CkptView v = trainer_view(tr, &cursor);
+    return ckpt_write(&v, tr->deck.ckpt_dir, tr->deck.ckpt_keep, path, pathlen, err, errlen);
+}
+
+/* --resume: rank 0 chooses and verifies the file, then every rank reads its part. Returns 0 (a
+ * checkpoint was loaded, or "latest" found none: a fresh start), or -1 with a message. */
+static int resume_run(Trainer *tr, char *err, size_t errlen)
+{
+    char path[CKPT_PATH_MAX] = "";
+    int found = 0;
+    if (is_root(tr)) found = ckpt_find(tr->resume, tr->deck.ckpt_dir, path, sizeof path, err, errlen);
+    mpiCheck(MPI_Bcast(&found, 1, MPI_INT, 0, MPI_COMM_WORLD));
+    if (found < 0) return -1;
+    if (found == 1) {
+        if (is_root(tr)) printf("resume: no checkpoint in %s: starting a new run\n", tr->deck.ckpt_dir);
+        return 0;
+    }
+    mpiCheck(MPI_Bcast(path, (int)sizeof path, MPI_CHAR, 0, MPI_COMM_WORLD));
+    LoaderCursor cursor = {0, 0};
+    CkptView v = trainer_view(tr, &cursor);
+    if (ckpt_read(&v, path, err, errlen)) return -1;
+    const size_t n = tr->model.num_parameters;
+    if (tr->topo.is_server) memcpy(tr->model.params_memory, tr->theta_global, n * sizeof(float));
+    else if (tr->theta_global) memcpy(tr->theta_global, tr->model.params_memory, n * sizeof(float));
+    if (tr->loader) loader_set_cursor(tr->loader, cursor);
+    tr->tokens_seen = tr->ckpt.tokens_seen;
+    tr->modeled_wall_s = tr->ckpt.modeled_wall_s;
+    tr->inter_bytes_total = tr->ckpt.inter_bytes_total;
+    tr->compute_s_total = tr->ckpt.compute_s_total;
+    snprintf(tr->resumed_from, sizeof tr->resumed_from, "%s", path);
+    return 0;
+}
+
 static int run(Trainer *tr)
 {
     const Deck *d = &tr->deck;
@@ -370,10 +459,13 @@ static int run(Trainer *tr)
     const double tokens_per_rank_step = (double)d->batch_size * d->seq_len;
     int *participating = mallocCheck((size_t)S * sizeof(int));
     double *local_loss = callocCheck((size_t)S, sizeof(double));
-    double last_val = NAN;
+    double last_val = tr->ckpt.last_val_loss;
     char eta[32], elapsed[32];
-    long step = 0;
-    for (long round = 0; round < rounds; round++) {
+    const long start_round = tr->ckpt.round;
+    long step = start_round * H - 1;
+    int stopped = 0, ckpt_failed = 0;
+    char ckpt_path[CKPT_PATH_MAX] = "";
+    for (long round = start_round; round < rounds; round++) {
         if (d->mode == MODE_FEDERATED) fed_sample_clients((unsigned long)d->sample_seed, round, S, d->clients_per_round, participating);
         else for (int s = 0; s < S; s++) participating[s] = 1;
         const int active = tr->topo.is_server ? 0 : participating[tr->topo.silo];
@@ -440,24 +532,54 @@ static int run(Trainer *tr)
         tr->inter_bytes_total += traffic[0];
         tr->compute_s_total += compute_max;
         if (is_root(tr)) {
-            char flags[1024] = "";
-            size_t len = 0;
-            len += (size_t)snprintf(flags + len, sizeof flags - len, "\"participants\":[");
-            for (int s = 0; s < S; s++) len += (size_t)snprintf(flags + len, sizeof flags - len, "%s%d", s ? "," : "", participating[s]);
-            len += (size_t)snprintf(flags + len, sizeof flags - len, "],\"dropped\":[");
-            for (int s = 0; s < S; s++)
-                len += (size_t)snprintf(flags + len, sizeof flags - len, "%s%d", s ? "," : "", st.dropped ? st.dropped[s] : 0);
-            snprintf(flags + len, sizeof flags - len, "],\"skipped\":%d", st.skipped);
+            GString *flags = g_string_new("\"participants\":[");
+            for (int s = 0; s < S; s++) g_string_append_printf(flags, "%s%d", s ? "," : "", participating[s]);
+            g_string_append(flags, "],\"dropped\":[");
+            for (int s = 0; s < S; s++) g_string_append_printf(flags, "%s%d", s ? "," : "", st.dropped ? st.dropped[s] : 0);
+            g_string_append_printf(flags, "],\"skipped\":%d", st.skipped);
             metrics_record(&tr->metrics,
                            "\"type\":\"round\",\"round\":%ld,\"step\":%ld,\"tokens\":%.0f,\"train_loss\":%.6f,\"bytes\":%.0f,\"bytes_per_silo\":%.0f,"
                            "\"bytes_total\":%.0f,\"comm_s\":%.4f,\"modeled_comm_s\":%.4f,\"compute_s\":%.4f,\"round_s\":%.4f,\"modeled_wall_s\":%.4f,%s",
                            round, step + 1, tr->tokens_seen, sums[1] > 0 ? sums[0] / sums[1] : NAN, traffic[0], traffic[0] / S,
-                           tr->inter_bytes_total, traffic[2], traffic[1], compute_max, MPI_Wtime() - t_round, tr->modeled_wall_s, flags);
+                           tr->inter_bytes_total, traffic[2], traffic[1], compute_max, MPI_Wtime() - t_round, tr->modeled_wall_s, flags->str);
+            g_string_free(flags, TRUE);
             if (d->mode != MODE_CENTRALIZED && (st.skipped || (st.reason[0])))
                 printf("round %ld: %s\n", round, st.reason);
         }
         if (eval_now) last_val = evaluate_global(tr, round, step + 1, d->mode == MODE_FEDERATED ? local_loss : NULL);
         /* leaders' RoundStats arrays belong to the federation; nothing to free here */
+
+        /* Checkpoint at the round boundary: periodically, at the end, and before stopping on a
+         * signal (any rank's) or after stop_after_rounds rounds of this invocation. */
+        int sig = (int)stop_signal;
+        mpiCheck(MPI_Allreduce(MPI_IN_PLACE, &sig, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD));
+        const int stop = !last_round && (sig || (d->stop_after_rounds > 0 && round + 1 - start_round >= d->stop_after_rounds));
+        if (last_round || stop || (d->ckpt_every > 0 && (round + 1) % d->ckpt_every == 0)) {
+            char err[2048];
+            if (write_checkpoint(tr, round + 1, step + 1, last_val, ckpt_path, sizeof ckpt_path, err, sizeof err)) {
+                report_error(tr, err);
+                ckpt_failed = 1;
+            } else if (is_root(tr)) {
+                printf("checkpoint: %s\n", ckpt_path);
+                fflush(stdout);
+            }
+        }
+        if (stop) {
+            if (is_root(tr)) {
+                if (sig) printf("stopped after round %ld on signal %d (%s)", round, sig, sig == SIGTERM ? "SIGTERM" : sig == SIGUSR1 ? "SIGUSR1" : "?");
+                else printf("stopped after round %ld (run.stop_after_rounds = %ld)", round, d->stop_after_rounds);
+                if (!ckpt_failed) printf(": continue with --resume latest\n");
+                else printf(": the checkpoint failed\n");
+                fflush(stdout);
+            }
+            stopped = 1;
+            break;
+        }
+    }
+    if (stopped) {
+        free(participating);
+        free(local_loss);
+        return ckpt_failed ? 1 : 0;
     }
     double val = last_val;
     mpiCheck(MPI_Bcast(&val, 1, MPI_DOUBLE, 0, MPI_COMM_WORLD));
@@ -476,7 +598,7 @@ static int run(Trainer *tr)
     }
     free(participating);
     free(local_loss);
-    return 0;
+    return ckpt_failed ? 1 : 0;
 }
 
 /* The final weights, RUN_DIR/final.h5: one float32 dataset per named tensor and the flat vector
@@ -549,25 +671,67 @@ int cmd_train(int argc, char **argv)
         return 0;
     }
     if (argc < 2 || argv[1][0] == '-') {
-        if (is_root(&tr)) fprintf(stderr, "usage: photon train DECK [section.key=value ...]   (photon train --help)\n");
+        if (is_root(&tr)) fprintf(stderr, "usage: photon train DECK [section.key=value ...] [--resume [PATH|latest]]   (photon train --help)\n");
         return 2;
     }
+    /* --resume [PATH|latest] may stand anywhere after the deck; the rest are overrides. */
+    char **overrides = mallocCheck((size_t)argc * sizeof *overrides);
+    int noverrides = 0;
+    for (int i = 2; i < argc; i++) {
+        if (!strcmp(argv[i], "--resume")) {
+            tr.resume = "latest";
+            if (i + 1 < argc && argv[i + 1][0] != '-' && !strchr(argv[i + 1], '=')) tr.resume = argv[++i];
+        } else {
+            overrides[noverrides++] = argv[i];
+        }
+    }
+    tr.ckpt.last_val_loss = NAN;
     /* Every rank parses the deck (a small file): all reach the same verdict without messages. */
-    if (deck_load(&tr.deck, argv[1], argv + 2, argc - 2, err, sizeof err)) {
+    int rc = 2;
+    int failed = 0;
+    if (deck_load(&tr.deck, argv[1], overrides, noverrides, err, sizeof err)) {
         report_error(&tr, err);
+        free(overrides);
         deck_free(&tr.deck);
         return 2;
     }
-    int rc = 2;
-    int failed = 0;
+    free(overrides);
     if (is_root(&tr) && write_run_dir(&tr, err, sizeof err)) failed = 1;
     if (any_failed(failed, MPI_COMM_WORLD)) { report_error(&tr, err); goto done; }
     if (setup(&tr, err, sizeof err)) { report_error(&tr, err); goto done; }
-    if (metrics_open(&tr.metrics, tr.deck.run_dir, tr.rank, err, sizeof err)) failed = 1;
+    if (tr.resume && resume_run(&tr, err, sizeof err)) { report_error(&tr, err); goto done; }
+    if (!tr.resumed_from[0] && is_root(&tr)) {
+        /* A fresh run owns its run directory: metrics.jsonl is rewritten, old checkpoints go. */
+        int removed = ckpt_clear(tr.deck.ckpt_dir);
+        if (removed) printf("removed %d checkpoint file(s) of an earlier run from %s (continue a run with --resume latest)\n", removed, tr.deck.ckpt_dir);
+    }
+    if (tr.resumed_from[0]) {
+        tr.metrics.start_s = MPI_Wtime();
+        if (is_root(&tr) && metrics_reopen(&tr.metrics, tr.deck.run_dir, tr.ckpt.metrics_offset, err, sizeof err)) failed = 1;
+    } else if (metrics_open(&tr.metrics, tr.deck.run_dir, tr.rank, err, sizeof err)) {
+        failed = 1;
+    }
     if (any_failed(failed, MPI_COMM_WORLD)) { report_error(&tr, err); goto done; }
     print_banner(&tr);
-    metrics_record(&tr.metrics, "\"type\":\"start\",\"mode\":\"%s\",\"ranks\":%d,\"silos\":%d,\"parameters\":%zu,\"deck\":\"%s\"",
-                   deck_mode_name(tr.deck.mode), tr.world, tr.topo.num_silos, tr.model.num_parameters, tr.deck.deck_path);
+    if (tr.resumed_from[0]) {
+        if (is_root(&tr)) printf("resumed from %s: round %ld, step %ld\n", tr.resumed_from, tr.ckpt.round, tr.ckpt.step);
+        char *ckpt = json_quote(tr.resumed_from);
+        metrics_record(&tr.metrics, "\"type\":\"resume\",\"round\":%ld,\"step\":%ld,\"ranks\":%d,\"checkpoint\":%s",
+                       tr.ckpt.round, tr.ckpt.step, tr.world, ckpt);
+        free(ckpt);
+    } else {
+        char *deck = json_quote(tr.deck.deck_path);
+        metrics_record(&tr.metrics, "\"type\":\"start\",\"mode\":\"%s\",\"ranks\":%d,\"silos\":%d,\"parameters\":%zu,\"deck\":%s",
+                       deck_mode_name(tr.deck.mode), tr.world, tr.topo.num_silos, tr.model.num_parameters, deck);
+        free(deck);
+    }
+    /* Slurm's --signal and scontrol requeue: finish the round, checkpoint, exit 0. */
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_stop_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGUSR1, &sa, NULL);
     rc = run(&tr);
 done:
     teardown(&tr);

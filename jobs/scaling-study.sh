@@ -1,0 +1,57 @@
+#!/bin/sh
+# scaling-study.sh: submit a sweep of photon runs to Slurm, one job per (deck, silos, ranks per
+# silo), then one job that gathers their results (jobs/gather.py) once they have all ended.
+#
+#   jobs/scaling-study.sh [-n] [-o OUTDIR] [-s "1 2 4"] [-r "1 2"] [DECK ...] [-- OVERRIDES ...]
+#
+#   DECK         input decks, one model size each (default: inputs/tiny.deck)
+#   -s LIST      silo counts (default "1 2 4")
+#   -r LIST      ranks per silo (default "1")
+#   -o OUTDIR    run directories OUTDIR/<deck>-s<S>-r<R> (default runs/scaling)
+#   -n           print the sbatch commands instead of submitting them
+#   -- ...       overrides given to every run (section.key=value)
+#
+# Every job runs jobs/cpu-single-node.sbatch with --ntasks = S x R; every run writes its
+# metrics.jsonl, whose "end" record gather.py collects into OUTDIR/scaling.csv and
+# OUTDIR/scaling.png. Environment: SBATCH_FLAGS (extra sbatch flags for every job, e.g. a
+# partition or account), PHOTON (the photon binary, passed to the jobs).
+set -eu
+here=$(cd "$(dirname "$0")" && pwd)
+silos="1 2 4"; ranks="1"; out=runs/scaling; dry=0
+while getopts "ns:r:o:h" opt; do
+    case $opt in
+        n) dry=1 ;;
+        s) silos=$OPTARG ;;
+        r) ranks=$OPTARG ;;
+        o) out=$OPTARG ;;
+        *) sed -n '2,20p' "$0"; exit 2 ;;
+    esac
+done
+shift $((OPTIND - 1))
+decks=""
+while [ $# -gt 0 ] && [ "$1" != "--" ]; do decks="$decks $1"; shift; done
+[ $# -gt 0 ] && shift # the "--"; what is left are overrides
+[ -n "$decks" ] || decks=inputs/tiny.deck
+for d in $decks; do [ -f "$d" ] || { echo "scaling-study.sh: no deck $d" >&2; exit 2; }; done
+mkdir -p "$out"
+
+submit() { # prints the job id (or the command with -n)
+    if [ $dry = 1 ]; then echo "sbatch $*" >&2; echo "DRY"; else sbatch --parsable ${SBATCH_FLAGS:-} "$@"; fi
+}
+ids=""
+for deck in $decks; do
+    name=$(basename "$deck" .deck)
+    for s in $silos; do
+        for r in $ranks; do
+            run="$out/$name-s$s-r$r"
+            id=$(submit --job-name="photon-$name-s$s-r$r" --ntasks=$((s * r)) --output="$out/%x-%j.out" \
+                "$here/cpu-single-node.sbatch" "$deck" run.dir="$run" federation.silos="$s" "$@")
+            ids="$ids:$id"
+            echo "submitted $run: $s silos x $r ranks (job $id)"
+        done
+    done
+done
+# gather when every run has ended, whatever its state
+submit --job-name=photon-gather --ntasks=1 --output="$out/%x-%j.out" --dependency="afterany$ids" \
+    --wrap="/usr/bin/python3 $here/gather.py $out -o $out/scaling.csv --plot $out/scaling.png" >/dev/null
+echo "gather job: $out/scaling.csv, $out/scaling.png once the runs end"

@@ -1,0 +1,87 @@
+/* checkpoint.h: durable runs. One parallel HDF5 file per checkpoint holds everything a run needs
+ * to continue bitwise where it stopped: the global weights, the outer optimizer's state, every
+ * silo's inner optimizer state and loader cursor, the round and the trainer's counters, and the
+ * deck (doc/formats.md, "Checkpoint file", lists every dataset and attribute).
+ *
+ * Writing is collective over MPI_COMM_WORLD: every rank creates the file with the MPI-IO driver
+ * and the ranks that own a piece of the state write it (rank 0 the weights, silo leaders their
+ * silo's row of the (S, n) inner moments, the outer optimizer's holder its state). Every dataset
+ * carries a SHA-256 of its bytes per row (attribute `sha256`, uint8 (R, 32)): a damaged file is
+ * refused with the file and dataset named, and `--resume latest` falls back to the previous one.
+ *
+ * Atomicity: the file is written as ckpt-RRRRRR.h5.tmp; once every rank reports success (an
+ * MPI_Allreduce), rank 0 fsyncs it, renames it to ckpt-RRRRRR.h5 (RRRRRR = rounds completed),
+ * fsyncs the directory and deletes all but the newest `keep` checkpoints. A run killed at any
+ * moment leaves at most a .tmp file, which readers never consider. */
+#ifndef PHOTON_CHECKPOINT_H
+#define PHOTON_CHECKPOINT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "deck.h"
+#include "gpt.h"
+#include "loader.h"
+#include "outer.h"
+#include "topology.h"
+
+#define CKPT_FORMAT "photon-checkpoint"
+#define CKPT_FORMAT_VERSION 1
+#define CKPT_PATH_MAX (DECK_STR_MAX + 64)
+
+/* Where the run stands at a round boundary: identical on every rank (rank 0's values). */
+typedef struct {
+    long round;               // rounds completed: a resumed run starts at this round
+    long step;                // global steps completed
+    double tokens_seen, modeled_wall_s, inter_bytes_total, compute_s_total;
+    double last_val_loss;     // the latest validation loss (NaN if none yet)
+    int64_t metrics_offset;   // bytes of RUN_DIR/metrics.jsonl written up to this boundary
+} CkptState;
+
+/* What one rank contributes to (or receives from) a checkpoint. Pointers this rank does not
+ * hold are NULL (the server has no inner state and no loader). */
+typedef struct {
+    const Deck *deck;
+    const Topology *topo;
+    GPTConfig config;
+    size_t n;                  // parameters
+    float *params;             // (n) the global weights: every rank holds them at a round boundary
+    float *adam_m, *adam_v;    // (n) this rank's inner AdamW moments (its silo's, replicated)
+    long *adam_t;              // inner optimizer steps taken
+    OuterOpt *outer;           // this rank's outer optimizer (fed_outer), or NULL
+    LoaderCursor *cursor;      // this rank's loader cursor, or NULL (the server)
+    CkptState *state;
+} CkptView;
+
+/* Writes RUN's checkpoint after `v->state->round` rounds into `dir` (created if needed) and prunes
+ * to `keep`. COLLECTIVE over MPI_COMM_WORLD. On success every rank returns 0 and `path` holds the
+ * final name; on failure every rank returns -1 (no file is left under the final name) with a
+ * message on the rank(s) that failed ("another rank failed" elsewhere). */
+int ckpt_write(const CkptView *v, const char *dir, int keep, char *path, size_t pathlen, char *err, size_t errlen);
+
+/* Verifies every dataset of the checkpoint `path` against its SHA-256 and the format attributes.
+ * Serial (one rank). 0, or -1 with a message naming the file and the dataset. */
+int ckpt_verify(const char *path, char *err, size_t errlen);
+
+/* Chooses the checkpoint to resume from (serial, one rank). `what` is a file, or "latest": the
+ * newest ckpt-*.h5 in `dir` that verifies; damaged ones are skipped with a note on stderr.
+ * Returns 0 with the path, 1 if `what` is "latest" and `dir` holds no checkpoint at all, or -1
+ * with a message (a damaged file given by name, or every checkpoint in dir damaged). */
+int ckpt_find(const char *what, const char *dir, char *path, size_t pathlen, char *err, size_t errlen);
+
+/* Reads a checkpoint (verified beforehand) into `v`. COLLECTIVE over MPI_COMM_WORLD. The deck
+ * must be compatible: the model shape, mode, silo count, inner and outer optimizer and
+ * local_steps must be those it was written with (the number of ranks per silo may differ: each
+ * rank takes its silo's inner state and loader cursor). 0 on every rank, or -1 on every rank with
+ * a message naming the key to change. */
+int ckpt_read(CkptView *v, const char *path, char *err, size_t errlen);
+
+/* Removes every ckpt-*.h5 and ckpt-*.h5.tmp in dir (a fresh run that reuses a run directory).
+ * Returns how many files were removed. */
+int ckpt_clear(const char *dir);
+
+/* Test hook: PHOTON_TEST_CRASH_AT=PHASE:ROUND makes rank 0 _exit(137) inside ckpt_write when it
+ * writes the checkpoint after ROUND rounds, at PHASE = write (tmp file half written), rename
+ * (tmp complete, not yet renamed) or prune (renamed, older ones not yet deleted). */
+
+#endif

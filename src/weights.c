@@ -1,0 +1,128 @@
+/* weights.c: read final.h5 / checkpoint files into a GPT (see weights.h). */
+#include "weights.h"
+
+#include <hdf5.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "datafile.h"
+
+/* Open a weights file read-only; HDF5's own error stack stays quiet for user errors, because
+ * our message says what is wrong in the user's terms. */
+static hid_t weights_open(const char *path, char *err, size_t errlen)
+{
+    if (access(path, R_OK)) {
+        snprintf(err, errlen, "%s: no such readable file (give a run's final.h5 or a checkpoint)", path);
+        return H5I_INVALID_HID;
+    }
+    if (H5Fis_hdf5(path) <= 0) {
+        snprintf(err, errlen, "%s: not an HDF5 file (give a run's final.h5 or a checkpoint)", path);
+        return H5I_INVALID_HID;
+    }
+    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    if (f < 0) snprintf(err, errlen, "%s: cannot open as HDF5", path);
+    return f;
+}
+
+static int read_config(hid_t f, const char *path, GPTConfig *c, char *err, size_t errlen)
+{
+    static const char *names[6] = {"num_layers", "num_heads", "channels", "max_seq_len", "vocab_size", "bias"};
+    int *fields[6] = {&c->num_layers, &c->num_heads, &c->channels, &c->max_seq_len, &c->vocab_size, &c->bias};
+    char msg[512];
+    for (int i = 0; i < 6; i++) {
+        int64_t v;
+        if (h5_attr_read_int(f, names[i], &v, msg, sizeof msg)) {
+            snprintf(err, errlen, "%s: %s (not a photon weights file: final.h5 or a checkpoint)", path, msg);
+            return -1;
+        }
+        if (v < 0 || v > INT32_MAX) {
+            snprintf(err, errlen, "%s: attribute '%s' = %lld is out of range", path, names[i], (long long)v);
+            return -1;
+        }
+        *fields[i] = (int)v;
+    }
+    if (gpt_config_check(c, msg, sizeof msg)) {
+        snprintf(err, errlen, "%s: %s (root attributes)", path, msg);
+        return -1;
+    }
+    return 0;
+}
+
+int weights_read_config(const char *path, GPTConfig *c, char *err, size_t errlen)
+{
+    H5E_auto2_t func;
+    void *data;
+    H5Eget_auto2(H5E_DEFAULT, &func, &data);
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    int rc = -1;
+    hid_t f = weights_open(path, err, errlen);
+    if (f < 0) goto done;
+    rc = read_config(f, path, c, err, errlen);
+    H5Fclose(f);
+done:
+    H5Eset_auto2(H5E_DEFAULT, func, data);
+    return rc;
+}
+
+int weights_load(const char *path, GPT *m, int B, int T, char *err, size_t errlen)
+{
+    H5E_auto2_t func;
+    void *data;
+    H5Eget_auto2(H5E_DEFAULT, &func, &data);
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    int rc = -1, built = 0;
+    hid_t f = H5I_INVALID_HID, ds = H5I_INVALID_HID, space = H5I_INVALID_HID, type = H5I_INVALID_HID;
+    GPTConfig c;
+    f = weights_open(path, err, errlen);
+    if (f < 0) goto done;
+    if (read_config(f, path, &c, err, errlen)) goto done;
+    if (T <= 0 || T > c.max_seq_len) T = c.max_seq_len;
+    if (H5Lexists(f, "params", H5P_DEFAULT) <= 0 || (ds = H5Dopen2(f, "params", H5P_DEFAULT)) < 0) {
+        snprintf(err, errlen, "%s: dataset 'params' is missing (not a photon weights file: final.h5 or a checkpoint)", path);
+        goto done;
+    }
+    space = H5Dget_space(ds);
+    type = H5Dget_type(ds);
+    hsize_t n = 0;
+    if (H5Sget_simple_extent_ndims(space) != 1 || H5Sget_simple_extent_dims(space, &n, NULL) != 1 ||
+        H5Tget_class(type) != H5T_FLOAT) {
+        snprintf(err, errlen, "%s: dataset 'params' must be a 1-D float array", path);
+        goto done;
+    }
+    gpt_build(m, &c, B, T);
+    built = 1;
+    if (n != m->num_parameters) {
+        snprintf(err, errlen,
+                 "%s: dataset 'params' has %llu values but the attributes (L=%d, NH=%d, C=%d, maxT=%d, V=%d, bias=%d) "
+                 "describe a model of %zu parameters",
+                 path, (unsigned long long)n, c.num_layers, c.num_heads, c.channels, c.max_seq_len, c.vocab_size,
+                 c.bias, m->num_parameters);
+        goto done;
+    }
+    if (H5Dread(ds, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, m->params_memory) < 0) {
+        snprintf(err, errlen, "%s: cannot read dataset 'params'", path);
+        goto done;
+    }
+    rc = 0;
+done:
+    if (rc && built) gpt_free(m);
+    if (type >= 0) H5Tclose(type);
+    if (space >= 0) H5Sclose(space);
+    if (ds >= 0) H5Dclose(ds);
+    if (f >= 0) H5Fclose(f);
+    H5Eset_auto2(H5E_DEFAULT, func, data);
+    return rc;
+}
+
+int weights_check_vocab(const GPTConfig *c, const char *ckpt, int data_vocab, const char *data, char *err,
+                        size_t errlen)
+{
+    if (c->vocab_size == data_vocab) return 0;
+    snprintf(err, errlen,
+             "%s: the model's vocab_size is %d but %s has a tokenizer of %d ids: give the data file the "
+             "model was trained on (its deck's [data] file)",
+             ckpt, c->vocab_size, data, data_vocab);
+    return -1;
+}

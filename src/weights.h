@@ -1,0 +1,30 @@
+/* weights.h: load a model from a weights file: the run directory's final.h5, or a checkpoint
+ * (a checkpoint is a superset of final.h5: the same root dataset and attributes).
+ *
+ * The file's root holds
+ *   params   float32 (num_parameters): the flat parameter vector in gpt.h's GPTParams order
+ *   num_layers, num_heads, channels, max_seq_len, vocab_size, bias: integer attributes
+ * (doc/formats.md). Every reader of trained weights (eval, sample, export) goes through here, so
+ * the checks on shape live in one place. */
+#ifndef PHOTON_WEIGHTS_H
+#define PHOTON_WEIGHTS_H
+
+#include <stddef.h>
+
+#include "gpt.h"
+
+/* The model shape stored in a weights file, checked with gpt_config_check. 0 / -1 with a
+ * message naming the file and the missing or bad attribute. */
+int weights_read_config(const char *path, GPTConfig *c, char *err, size_t errlen);
+
+/* Builds m for batches up to (B, T) (T = 0: the model's max_seq_len) and reads the parameters
+ * into it. The `params` dataset must hold exactly the number of parameters that the attributes
+ * imply. 0 / -1 with a message naming the file; on error m is left freed (nothing to release). */
+int weights_load(const char *path, GPT *m, int B, int T, char *err, size_t errlen);
+
+/* The model's vocabulary must be the data file's (the tokenizer the model was trained with):
+ * 0, or -1 with a message naming both files. */
+int weights_check_vocab(const GPTConfig *c, const char *ckpt, int data_vocab, const char *data, char *err,
+                        size_t errlen);
+
+#endif
