@@ -12,6 +12,8 @@
 #   diloco-genre    DiLoCo's outer optimizer (nesterov 0.7/0.9), silos by genre
 #   centralized     one data-parallel group over all the data (the reference)
 #   ddp-genre       silos by genre, gradients all-reduced across silos every step
+#   diloco-lr3e-3, fed-lr1e-3   the two recipes with their inner learning rates swapped
+# ONLY=REGEX runs only the runs whose names match (the summary and plots cover all under OUT).
 # each federated/ddp run twice: links of 1 Gbps and of 100 Mbps (10 ms latency), emulate = model.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -30,9 +32,10 @@ export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMP_NUM_THREADS
 deck=inputs/brown-federated.deck
 run() { # NAME DATA ARGS...
   local name=$1 data=$2; shift 2
+  [[ $name =~ ${ONLY:-.} ]] || return 0
   echo "== $name"
   mpirun --oversubscribe -np 4 "$photon" train "$deck" data.file="$data" run.dir="$out/$name" run.steps="$steps" "$@" \
-    > "$out/$name.log" 2>&1 || { tail "$out/$name.log"; exit 1; }
+    eval.every=1 > "$out/$name.log" 2>&1 || { tail "$out/$name.log"; exit 1; }
   grep '^done' "$out/$name.log"
 }
 genre=cache/brown-4silos-by-source.h5
@@ -44,6 +47,10 @@ for bw in 1000 100; do
     federation.outer_momentum=0.9 optim.lr=1e-3
 done
 run fed-iid-1000M $iid
+# Which half of each recipe matters: DiLoCo's outer optimizer with Photon's inner lr, and
+# fedavg with DiLoCo's inner lr (the link only changes the modeled time: 1 Gbps).
+run diloco-lr3e-3-genre-1000M $genre federation.outer=nesterov federation.outer_lr=0.7 federation.outer_momentum=0.9
+run fed-lr1e-3-genre-1000M $genre optim.lr=1e-3
 run centralized $genre federation.mode=centralized
 
 /usr/bin/python3 benchmarks/summarize.py "$out" > "$out/summary.md"
@@ -51,4 +58,6 @@ run centralized $genre federation.mode=centralized
   "$out/fed-genre-1000M" "$out/fed-iid-1000M" "$out/diloco-genre-1000M" "$out/ddp-genre-1000M" "$out/centralized"
 /usr/bin/python3 benchmarks/plot_runs.py -o "$out/ppl-100mbps.png" --title "Brown, 4 silos, 100 Mbps links" \
   "$out/fed-genre-100M" "$out/diloco-genre-100M" "$out/ddp-genre-100M" "$out/centralized"
+/usr/bin/python3 benchmarks/plot_runs.py -o "$out/recipes.png" --title "Brown, 4 silos by genre: Photon's and DiLoCo's recipes, 1 Gbps" \
+  "$out/fed-genre-1000M" "$out/fed-lr1e-3-genre-1000M" "$out/diloco-genre-1000M" "$out/diloco-lr3e-3-genre-1000M" "$out/centralized"
 cat "$out/summary.md"

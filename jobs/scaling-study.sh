@@ -2,12 +2,15 @@
 # scaling-study.sh: submit a sweep of photon runs to Slurm, one job per (deck, silos, ranks per
 # silo), then one job that gathers their results (jobs/gather.py) once they have all ended.
 #
-#   jobs/scaling-study.sh [-n] [-o OUTDIR] [-s "1 2 4"] [-r "1 2"] [DECK ...] [-- OVERRIDES ...]
+#   jobs/scaling-study.sh [-n] [-o OUTDIR] [-s "1 2 4"] [-r "1 2"] [-d DATA] [DECK ...] [-- OVERRIDES ...]
 #
 #   DECK         input decks, one model size each (default: inputs/tiny.deck)
 #   -s LIST      silo counts (default "1 2 4")
 #   -r LIST      ranks per silo (default "1")
 #   -o OUTDIR    run directories OUTDIR/<deck>-s<S>-r<R> (default runs/scaling)
+#   -d DATA      data file of each run, "{S}" replaced by the silo count (a data file holds a
+#                fixed number of silos: prep one per count), e.g. -d cache/brown-{S}silos.h5;
+#                default: each deck's [data] file, which must then have every count's silos
 #   -n           print the sbatch commands instead of submitting them
 #   -- ...       overrides given to every run (section.key=value)
 #
@@ -17,14 +20,15 @@
 # partition or account), PHOTON (the photon binary, passed to the jobs).
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
-silos="1 2 4"; ranks="1"; out=runs/scaling; dry=0
-while getopts "ns:r:o:h" opt; do
+silos="1 2 4"; ranks="1"; out=runs/scaling; dry=0; data=""
+while getopts "ns:r:o:d:h" opt; do
     case $opt in
         n) dry=1 ;;
         s) silos=$OPTARG ;;
         r) ranks=$OPTARG ;;
         o) out=$OPTARG ;;
-        *) sed -n '2,20p' "$0"; exit 2 ;;
+        d) data=$OPTARG ;;
+        *) sed -n '2,23p' "$0"; exit 2 ;;
     esac
 done
 shift $((OPTIND - 1))
@@ -42,10 +46,15 @@ ids=""
 for deck in $decks; do
     name=$(basename "$deck" .deck)
     for s in $silos; do
+        file=""
+        if [ -n "$data" ]; then
+            file=$(printf '%s' "$data" | sed "s/{S}/$s/g")
+            [ $dry = 1 ] || [ -f "$file" ] || { echo "scaling-study.sh: no data file $file (-d $data) for $s silos" >&2; exit 2; }
+        fi
         for r in $ranks; do
             run="$out/$name-s$s-r$r"
             id=$(submit --job-name="photon-$name-s$s-r$r" --ntasks=$((s * r)) --output="$out/%x-%j.out" \
-                "$here/cpu-single-node.sbatch" "$deck" run.dir="$run" federation.silos="$s" "$@")
+                "$here/cpu-single-node.sbatch" "$deck" run.dir="$run" federation.silos="$s" ${file:+"data.file=$file"} "$@")
             ids="$ids:$id"
             echo "submitted $run: $s silos x $r ranks (job $id)"
         done

@@ -36,54 +36,15 @@ static int any_failed(int failed)
     return any;
 }
 
-/* Fixed-length string attributes: parallel HDF5 writes them like any metadata (every rank the
- * same value), without the variable-length heap. */
-static int attr_write_fixed_string(hid_t loc, const char *name, const char *s)
-{
-    int rc = -1;
-    hid_t t = H5Tcopy(H5T_C_S1), space = H5Screate(H5S_SCALAR), a = H5I_INVALID_HID;
-    if (H5Tset_size(t, strlen(s) + 1) < 0) goto done;
-    if ((a = H5Acreate2(loc, name, t, space, H5P_DEFAULT, H5P_DEFAULT)) < 0) goto done;
-    if (H5Awrite(a, t, s) < 0) goto done;
-    rc = 0;
-done:
-    if (a >= 0) H5Aclose(a);
-    H5Sclose(space);
-    H5Tclose(t);
-    return rc;
-}
-
-/* Reads a string attribute of either kind (fixed or variable length) into buf. */
+/* A string attribute into buf (truncated to len); -1 when missing or not a string. */
 static int attr_read_string(hid_t loc, const char *name, char *buf, size_t len)
 {
-    int rc = -1;
-    hid_t a = H5I_INVALID_HID, t = H5I_INVALID_HID, mt = H5I_INVALID_HID;
+    char *s = NULL, msg[256];
     buf[0] = 0;
-    if (H5Aexists(loc, name) <= 0 || (a = H5Aopen(loc, name, H5P_DEFAULT)) < 0) goto done;
-    t = H5Aget_type(a);
-    if (H5Tget_class(t) != H5T_STRING) goto done;
-    if (H5Tis_variable_str(t) > 0) {
-        char *s = NULL;
-        mt = H5Tcopy(H5T_C_S1);
-        H5Tset_size(mt, H5T_VARIABLE);
-        if (H5Aread(a, mt, &s) < 0) goto done;
-        snprintf(buf, len, "%s", s ? s : "");
-        H5free_memory(s);
-    } else {
-        size_t sz = H5Tget_size(t);
-        char *tmp = callocCheck(sz + 1, 1);
-        mt = H5Tcopy(H5T_C_S1);
-        H5Tset_size(mt, sz + 1);
-        if (H5Aread(a, mt, tmp) < 0) { free(tmp); goto done; }
-        snprintf(buf, len, "%s", tmp);
-        free(tmp);
-    }
-    rc = 0;
-done:
-    if (mt >= 0) H5Tclose(mt);
-    if (t >= 0) H5Tclose(t);
-    if (a >= 0) H5Aclose(a);
-    return rc;
+    if (H5Aexists(loc, name) <= 0 || h5_attr_read_string(loc, name, &s, msg, sizeof msg)) return -1;
+    snprintf(buf, len, "%s", s);
+    free(s);
+    return 0;
 }
 
 static void quiet_hdf5(H5E_auto2_t *func, void **data)
@@ -271,7 +232,7 @@ static int write_attrs(hid_t f, const CkptView *v)
     const CkptState *s = v->state;
     const Topology *t = v->topo;
     int rc = 0;
-    rc |= attr_write_fixed_string(f, "format", CKPT_FORMAT);
+    rc |= h5_attr_write_fixed_string(f, "format", CKPT_FORMAT);
     rc |= h5_attr_write_int(f, "format_version", CKPT_FORMAT_VERSION);
     /* The model shape, as in final.h5 (weights.h reads either file). */
     rc |= h5_attr_write_int(f, "num_layers", v->config.num_layers);
@@ -282,10 +243,11 @@ static int write_attrs(hid_t f, const CkptView *v)
     rc |= h5_attr_write_int(f, "bias", v->config.bias);
     rc |= h5_attr_write_int(f, "num_parameters", (int64_t)v->n);
     /* What a resumed run must share with this one. */
-    rc |= attr_write_fixed_string(f, "mode", deck_mode_name(d->mode));
-    rc |= attr_write_fixed_string(f, "topology", topology_name(d->topology));
-    rc |= attr_write_fixed_string(f, "optimizer", optimizer_name(d->optimizer));
-    rc |= attr_write_fixed_string(f, "outer", deck_outer_name(d->outer));
+    rc |= h5_attr_write_fixed_string(f, "mode", deck_mode_name(d->mode));
+    rc |= h5_attr_write_fixed_string(f, "topology", topology_name(d->topology));
+    rc |= h5_attr_write_fixed_string(f, "optimizer", optimizer_name(d->optimizer));
+    rc |= h5_attr_write_fixed_string(f, "outer", deck_outer_name(d->outer));
+    rc |= h5_attr_write_fixed_string(f, "data_file", d->data_file_abs);
     rc |= h5_attr_write_int(f, "num_silos", t->num_silos);
     rc |= h5_attr_write_int(f, "silo_size", t->silo_size > 0 ? t->silo_size : 0);
     rc |= h5_attr_write_int(f, "world_size", t->world_size);

@@ -19,9 +19,10 @@
 static void eval_usage(FILE *out)
 {
     fprintf(out,
-            "usage: photon eval CKPT --data FILE.h5 [--json] [--tokens N]\n\n"
+            "usage: photon eval CKPT [--data FILE.h5] [--json] [--tokens N]\n\n"
             "Validation loss and perplexity of CKPT (a run's final.h5 or a checkpoint) on the held-out\n"
-            "tokens of FILE.h5 (the data file it was trained on), overall and per source.\n"
+            "tokens of FILE.h5 (default: the data file the run trained on, as recorded in CKPT),\n"
+            "overall and per source.\n"
             "  --json      one JSON object on stdout instead of the table\n"
             "  --tokens N  score about N tokens, spread evenly over the sources (default: all)\n"
             "Runs as one process or under mpirun (the windows are split over the ranks).\n");
@@ -96,13 +97,18 @@ int cmd_eval(int argc, char **argv)
             return 2;
         }
     }
-    if (!ckpt || !data) {
+    if (!ckpt) {
         if (rank == 0) eval_usage(stderr);
+        return 2;
+    }
+    char recorded[4096], why[4352]; /* without --data: the data file the run trained on */
+    if (weights_resolve_data_file(ckpt, &data, recorded, sizeof recorded, why, sizeof why)) {
+        if (rank == 0) fprintf(stderr, "photon eval: %s\n", why);
         return 2;
     }
     /* Every rank reads the same files and so reaches the same verdict: no rank waits alone in
      * evalset_run's collective. */
-    char err[2048];
+    char err[6144];
     GPT m;
     DataInfo info;
     EvalSet e;

@@ -51,10 +51,10 @@ int sampler_pick(const float *logits, int V, float temperature, int top_k, gsl_r
 static void sample_usage(FILE *out)
 {
     fprintf(out,
-            "usage: photon sample CKPT --data FILE.h5 --prompt TEXT [-n TOKENS] [--temperature T]\n"
+            "usage: photon sample CKPT --prompt TEXT [--data FILE.h5] [-n TOKENS] [--temperature T]\n"
             "                     [--top-k K] [--seed S] [--json]\n\n"
             "Continues TEXT with CKPT (a run's final.h5 or a checkpoint), using the tokenizer of\n"
-            "FILE.h5 (the data file it was trained on).\n"
+            "FILE.h5 (default: the data file the run trained on, as recorded in CKPT).\n"
             "  -n TOKENS         tokens to generate (default 64; stops early at end of text)\n"
             "  --temperature T   softmax temperature (default 1.0); 0 = greedy (argmax)\n"
             "  --top-k K         sample among the K most likely tokens only (default 0 = all)\n"
@@ -155,14 +155,19 @@ int cmd_sample(int argc, char **argv)
             return 2;
         }
     }
-    if (!ckpt || !data || !prompt) {
+    if (!ckpt || !prompt) {
         if (rank == 0) sample_usage(stderr);
+        return 2;
+    }
+    char recorded[4096], why[4352]; /* without --data: the data file the run trained on */
+    if (weights_resolve_data_file(ckpt, &data, recorded, sizeof recorded, why, sizeof why)) {
+        if (rank == 0) fprintf(stderr, "photon sample: %s\n", why);
         return 2;
     }
     /* One sampler (rank 0); the others of an mpirun wait for its verdict, so all exit alike. */
     int rc = 0;
     if (rank == 0) {
-        char err[2048];
+        char err[6144];
         GPT m;
         BPE *bpe = NULL;
         uint32_t *ids = NULL, *pids = NULL;

@@ -194,6 +194,21 @@ done:
     return rc;
 }
 
+int h5_attr_write_fixed_string(hid_t loc, const char *name, const char *s)
+{
+    int rc = -1;
+    hid_t t = H5Tcopy(H5T_C_S1), space = H5Screate(H5S_SCALAR), a = H5I_INVALID_HID;
+    if (H5Tset_size(t, strlen(s) + 1) < 0) goto done;
+    if ((a = H5Acreate2(loc, name, t, space, H5P_DEFAULT, H5P_DEFAULT)) < 0) goto done;
+    if (H5Awrite(a, t, s) < 0) goto done;
+    rc = 0;
+done:
+    if (a >= 0) H5Aclose(a);
+    H5Sclose(space);
+    H5Tclose(t);
+    return rc;
+}
+
 static hid_t vlen_string_type(void)
 {
     hid_t t = H5Tcopy(H5T_C_S1);

@@ -87,6 +87,8 @@ int h5_attr_write_int(hid_t loc, const char *name, int64_t v);
 int h5_attr_write_uint(hid_t loc, const char *name, uint64_t v);
 int h5_attr_write_double(hid_t loc, const char *name, double v);
 int h5_attr_write_string(hid_t loc, const char *name, const char *s);
+/* A fixed-length string: what parallel HDF5 writes collectively (no variable-length heap). */
+int h5_attr_write_fixed_string(hid_t loc, const char *name, const char *s);
 int h5_attr_write_int64s(hid_t loc, const char *name, const int64_t *v, size_t n);
 int h5_attr_read_int(hid_t loc, const char *name, int64_t *v, char *err, size_t errlen);
 int h5_attr_read_uint(hid_t loc, const char *name, uint64_t *v, char *err, size_t errlen);

@@ -30,6 +30,7 @@ typedef struct {
     long warmup_steps;
     /* [data] */
     char data_file[DECK_STR_MAX];
+    char data_file_abs[DECK_STR_MAX]; /* not a key: data_file made absolute by the trainer, for the weights files */
     long data_seed;
     /* [run] */
     char run_dir[DECK_STR_MAX];

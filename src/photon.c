@@ -22,8 +22,8 @@ static const Command commands[] = {
                          "                                         train from an input deck (under mpirun); resume a checkpoint"},
     {"prep", cmd_prep, "prep -o OUT.h5 [options] INPUT...      corpora -> tokenizer + per-silo token shards (HDF5)"},
     {"info", cmd_info, "info FILE.h5                           summary of a data file"},
-    {"eval", cmd_eval, "eval CKPT --data FILE.h5 [--json]      validation loss and perplexity, per source"},
-    {"sample", cmd_sample, "sample CKPT --data FILE.h5 --prompt T  text from a trained model"},
+    {"eval", cmd_eval, "eval CKPT [--data FILE.h5] [--json]    validation loss and perplexity, per source"},
+    {"sample", cmd_sample, "sample CKPT --prompt TEXT [options]    text from a trained model"},
     {"export", cmd_export, "export CKPT --format llmc|safetensors -o OUT   weights for llm.c / Hugging Face"},
 };
 #define NUM_COMMANDS (int)(sizeof commands / sizeof commands[0])

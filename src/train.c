@@ -198,6 +198,9 @@ static int setup(Trainer *tr, char *err, size_t errlen)
     int failed = 0;
     /* The data file decides the vocabulary and the silos the data was cut into. */
     if (datafile_read_info(d->data_file, &tr->info, err, errlen)) return -1;
+    char *abs = realpath(d->data_file, NULL);
+    snprintf(d->data_file_abs, sizeof d->data_file_abs, "%s", abs ? abs : d->data_file);
+    free(abs);
     if (d->vocab_size == 0) d->vocab_size = tr->info.vocab_size;
     if (d->vocab_size != tr->info.vocab_size) {
         snprintf(err, errlen, "%s: [model] vocab_size = %d but the data file %s has a vocabulary of %d; set vocab_size = %d (or 0)",
@@ -630,6 +633,8 @@ static int write_final_weights(const Trainer *tr, char *err, size_t errlen)
         if (a >= 0) H5Aclose(a);
         H5Sclose(as);
     }
+    /* eval and sample find the tokenizer and validation sets here when not told otherwise */
+    if (rc == 0 && h5_attr_write_fixed_string(f, "data_file", tr->deck.data_file_abs)) rc = -1;
     if (H5Fclose(f) < 0) rc = -1;
     if (rc == 0 && rename(tmp, path)) rc = -1;
     if (rc) { snprintf(err, errlen, "%s: cannot write the final weights", path); remove(tmp); }

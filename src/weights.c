@@ -4,6 +4,7 @@
 #include <hdf5.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -64,6 +65,38 @@ int weights_read_config(const char *path, GPTConfig *c, char *err, size_t errlen
 done:
     H5Eset_auto2(H5E_DEFAULT, func, data);
     return rc;
+}
+
+int weights_read_data_file(const char *path, char *buf, size_t len, char *err, size_t errlen)
+{
+    H5E_auto2_t func;
+    void *data;
+    H5Eget_auto2(H5E_DEFAULT, &func, &data);
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    int rc = -1;
+    char *s = NULL, msg[256];
+    hid_t f = weights_open(path, err, errlen);
+    if (f < 0) goto done;
+    if (H5Aexists(f, "data_file") <= 0 || h5_attr_read_string(f, "data_file", &s, msg, sizeof msg)) {
+        snprintf(err, errlen, "%s records no data file (written by an older photon): give --data FILE.h5", path);
+    } else if (snprintf(buf, len, "%s", s) >= (int)len) {
+        snprintf(err, errlen, "%s: the recorded data file name is too long: give --data FILE.h5", path);
+    } else {
+        rc = 0;
+    }
+    free(s);
+    H5Fclose(f);
+done:
+    H5Eset_auto2(H5E_DEFAULT, func, data);
+    return rc;
+}
+
+int weights_resolve_data_file(const char *path, const char **data, char *buf, size_t len, char *err, size_t errlen)
+{
+    if (*data) return 0;
+    if (weights_read_data_file(path, buf, len, err, errlen)) return -1;
+    *data = buf;
+    return 0;
 }
 
 int weights_load(const char *path, GPT *m, int B, int T, char *err, size_t errlen)

@@ -22,6 +22,12 @@ int weights_read_config(const char *path, GPTConfig *c, char *err, size_t errlen
  * imply. 0 / -1 with a message naming the file; on error m is left freed (nothing to release). */
 int weights_load(const char *path, GPT *m, int B, int T, char *err, size_t errlen);
 
+/* The data file the weights were trained on (root attribute data_file, absolute), into buf.
+ * 0, or -1 with a message when the file does not record one (then --data is needed). */
+int weights_read_data_file(const char *path, char *buf, size_t len, char *err, size_t errlen);
+/* *data (a --data option) if given, else the recorded one, stored in buf: *data then points to buf. */
+int weights_resolve_data_file(const char *path, const char **data, char *buf, size_t len, char *err, size_t errlen);
+
 /* The model's vocabulary must be the data file's (the tokenizer the model was trained with):
  * 0, or -1 with a message naming both files. */
 int weights_check_vocab(const GPTConfig *c, const char *ckpt, int data_vocab, const char *data, char *err,

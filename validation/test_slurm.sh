@@ -214,5 +214,20 @@ sh "$S/jobs/scaling-study.sh" -n -o "$work/sweep" -s "1 2" -r "1 2" "$work/t.dec
 [ "$(grep -c 'cpu-single-node.sbatch .*federation.silos=2 run.steps=4' "$work/sweep.txt")" = 2 ] &&
     grep -q -- '--ntasks=4 .*t-s2-r2' "$work/sweep.txt" && grep -q 'dependency=afterany' "$work/sweep.txt" ||
     { cat "$work/sweep.txt"; fail "scaling-study.sh's sweep"; }
-echo "ok    scaling-study.sh: 4 runs (silos 1 2 x ranks 1 2) and a gather job"
+echo "ok    scaling-study.sh -n: 4 runs (silos 1 2 x ranks 1 2) and a gather job"
+# ... and a real sweep: 1 and 2 silos (one data file each), then its gather job's table
+"$B/photon" prep -q --silos 1 --partition iid --vocab-size 300 -o "$work/d1.h5" $(ls -d "$work"/corpus/*/) >/dev/null || fail "prep d1"
+cp "$work/d.h5" "$work/d2.h5"
+# (the job script asks for 4 CPUs per task; this node has fewer)
+SBATCH_FLAGS="--cpus-per-task=1 --time=5" sh "$S/jobs/scaling-study.sh" -o "$work/sweep" -s "1 2" -r 1 -d "$work/d{S}.h5" "$work/t.deck" -- run.steps=4 \
+    checkpoint.every_rounds=0 >"$work/sweep.out" 2>&1 || { cat "$work/sweep.out"; fail "scaling-study.sh"; }
+gathered() { [ -s "$work/sweep/scaling.csv" ] && [ -s "$work/sweep/scaling.png" ]; }
+wait_for 120 gathered || { cat "$work/sweep.out" "$work"/sweep/*.out; fail "the sweep's gather job wrote no table in 120 s"; }
+$PY - "$work/sweep/scaling.csv" <<'PYEOF' || { cat "$work"/sweep/*.out; fail "the sweep's table"; }
+import csv, sys
+rows = list(csv.DictReader(open(sys.argv[1])))
+ok = sorted(r["silos"] for r in rows) == ["1", "2"] and all(r["steps"] == "4" for r in rows)
+print("ok    scaling-study.sh: 2 runs submitted (1 and 2 silos), gathered into scaling.csv" if ok else f"bad table: {rows}")
+sys.exit(0 if ok else 1)
+PYEOF
 echo "PASS: Slurm job script runs, requeues and resumes"

@@ -1,7 +1,7 @@
 #!/bin/sh
 # test_tools.sh: `photon eval`, `photon sample` and `photon export` on tiny trained models (with
 # and without biases).
-#   eval:   the JSON loss equals the training run's final validation (same windows), the table
+#   eval:   without --data it reads the data file recorded in the weights; the JSON loss equals the training run's final validation (same windows), the table
 #           lists every source, 2 ranks give the loss of 1 rank;
 #   sample: the same seed gives the same text, another seed another; greedy (temperature 0)
 #           equals argmax decoding by validation/torch_gpt.py's model over a sliding window of
@@ -57,7 +57,8 @@ for bias in true false; do
   "$P" eval "$W" --data "$work/d.h5" --tokens 256 --json >"$work/e1.json" || fail "eval --json"
   "$S/validation/mpi-launch.sh" 2 "$P" eval "$W" --data "$work/d.h5" --tokens 256 --json >"$work/e2.json" 2>"$work/log" ||
     { cat "$work/log"; fail "eval under mpirun"; }
-  "$P" eval "$W" --data "$work/d.h5" >"$work/table" || fail "eval table"
+  # without --data: the data file recorded in the weights file
+  "$P" eval "$W" >"$work/table" || fail "eval table"
   $PY - "$work/e1.json" "$work/e2.json" "$run/metrics.jsonl" "$work/table" <<'PYEOF' || exit 1
 import json, math, sys
 e1, e2 = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
@@ -83,7 +84,7 @@ PYEOF
 
   # ---- sample
   s1=$("$P" sample "$W" --data "$work/d.h5" --prompt "The " -n 20 --seed 7)
-  s2=$("$P" sample "$W" --data "$work/d.h5" --prompt "The " -n 20 --seed 7)
+  s2=$("$P" sample "$W" --prompt "The " -n 20 --seed 7)
   s3=$("$P" sample "$W" --data "$work/d.h5" --prompt "The " -n 20 --seed 8 --top-k 50 --temperature 1.5)
   [ "$s1" = "$s2" ] || fail "sample: the same seed gave different text"
   [ "$s1" != "$s3" ] || fail "sample: seeds 7 and 8 gave the same 20 tokens"
@@ -144,12 +145,17 @@ expect_error() { # PATTERN COMMAND...
   grep -q -- "$pat" "$work/err" || { cat "$work/err"; fail "'$*': no message matching '$pat'"; }
   echo "ok    error: $(head -c 150 "$work/err" | head -1)"
 }
-$PY - "$W" "$work/short.h5" <<'PYEOF'
+$PY - "$W" "$work/short.h5" "$work/nodata.h5" <<'PYEOF'
 import sys, h5py
 with h5py.File(sys.argv[1], "r") as a, h5py.File(sys.argv[2], "w") as b:
     b["params"] = a["params"][:-3]
     for k, v in a.attrs.items():
         b.attrs[k] = v
+with h5py.File(sys.argv[1], "r") as a, h5py.File(sys.argv[3], "w") as b:
+    b["params"] = a["params"][:]
+    for k, v in a.attrs.items():
+        if k != "data_file":
+            b.attrs[k] = v
 PYEOF
 expect_error "no such readable file" "$P" eval "$work/nope.h5" --data "$work/d.h5"
 expect_error "not an HDF5 file" "$P" sample "$work/t.deck" --data "$work/d.h5" --prompt x
@@ -161,6 +167,8 @@ expect_error "d.h5" "$P" eval "$W" --data "$work/nope/d.h5"
 expect_error "unknown --format" "$P" export "$W" --format onnx -o "$work/x"
 expect_error "cannot create" "$P" export "$W" --format llmc -o "$work/no/such/dir/m.bin"
 expect_error "temperature wants" "$P" sample "$W" --data "$work/d.h5" --prompt x --temperature hot
-expect_error "usage" "$P" eval "$W"
+expect_error "usage" "$P" eval
+expect_error "records no data file" "$P" eval "$work/nodata.h5"
+expect_error "records no data file" "$P" sample "$work/nodata.h5" --prompt x
 [ ! -e "$work/x.bin" ] && [ ! -e "$work/x/model.safetensors" ] || fail "a failed export left a file behind"
 echo "PASS: eval, sample, export"
