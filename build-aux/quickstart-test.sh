@@ -1,7 +1,11 @@
 #!/bin/bash
 # quickstart-test.sh: set up a bare Debian 12 machine, build photon, and pass its tests twice:
 # a normal build (build/) and an AddressSanitizer + UndefinedBehaviorSanitizer build
-# (build-asan/). Ends with one line "N passed, N failed". Run from anywhere; as root or with sudo.
+# (build-asan/). Where the CUDA toolkit is installed (/usr/local/cuda/bin/nvcc), a third tree,
+# build-cuda/, configures --with-cuda and builds the library, photon and the GPU test and benchmark
+# (compile and link; a build failure fails this script); the GPU test then runs and counts as
+# skipped where no GPU is visible (exit 77). Ends with one line "N passed, N failed". Run from
+# anywhere; as root or with sudo.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
@@ -30,9 +34,27 @@ ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:ha
   run_tree build-asan CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \
   LDFLAGS="-fsanitize=address,undefined"
 
+p3=0 f3=0 s3=0
+if [ -x /usr/local/cuda/bin/nvcc ]; then
+  echo "== build-cuda/ (--with-cuda: compile and link; the GPU test where a GPU is visible)"
+  mkdir -p build-cuda
+  if (cd build-cuda && { [ -f Makefile ] || ../configure -q --with-cuda; } &&
+      make -s -j"$jobs" src/libphoton.a photon validation/test_gpu benchmarks/bench_gpu >/dev/null); then
+    rc=0; (cd build-cuda && ./validation/test_gpu) || rc=$?
+    case $rc in
+      0) p3=1 ;;
+      77) s3=1 ;;
+      *) f3=1 ;;
+    esac
+  else
+    echo "quickstart-test: the CUDA build failed" >&2
+    f3=1
+  fi
+fi
+
 read -r p1 f1 s1 < <(summary build)
 read -r p2 f2 s2 < <(summary build-asan)
-echo "release: $p1 passed, $f1 failed, $s1 skipped; asan: $p2 passed, $f2 failed, $s2 skipped"
-echo "$((p1 + p2)) passed, $((f1 + f2)) failed, $((s1 + s2)) skipped"
-[ $((f1 + f2)) -eq 0 ] || status=1
+echo "release: $p1 passed, $f1 failed, $s1 skipped; asan: $p2 passed, $f2 failed, $s2 skipped; cuda: $p3 passed, $f3 failed, $s3 skipped"
+echo "$((p1 + p2 + p3)) passed, $((f1 + f2 + f3)) failed, $((s1 + s2 + s3)) skipped"
+[ $((f1 + f2 + f3)) -eq 0 ] || status=1
 exit $status

@@ -62,9 +62,9 @@ static const DeckKey deck_keys[] = {
     {"run", "steps", K_LONG, F(steps), "100", 1, BIG, NULL, "global steps (federated: rounds x local_steps); the schedule runs on this count"},
     {"run", "seed", K_LONG, F(seed), "42", 0, BIG, NULL, "seed of the weight initialisation"},
     {"run", "log_every", K_INT, F(log_every), "10", 1, INT_MAX, NULL, "steps between progress lines"},
-    {"run", "device", K_ENUM, F(device), "cpu", 0, 0, device_names, "cpu or cuda (cuda needs a build with --with-cuda)"},
+    {"run", "device", K_ENUM, F(device), "cpu", 0, 0, device_names, "cpu or cuda: one GPU per rank, picked by the rank's place on its node (cuda needs a build with --with-cuda)"},
     {"run", "stop_after_rounds", K_LONG, F(stop_after_rounds), "0", 0, BIG, NULL, "stop after this many rounds of one invocation, write a checkpoint and exit 0 (continue with --resume latest; 0 = run to run.steps). The schedule still runs on run.steps"},
-    {"run", "precision", K_ENUM, F(precision), "fp32", 0, 0, precision_names, "fp32 or bf16 (bf16: cuda only)"},
+    {"run", "precision", K_ENUM, F(precision), "fp32", 0, 0, precision_names, "fp32 or bf16 (bf16: cuda only; bf16 weights and activations, fp32 master weights and AdamW state)"},
 
     {"federation", "mode", K_ENUM, F(mode), "federated", 0, 0, mode_names, "federated (Photon), centralized (one data-parallel group over all data) or ddp (silos, gradients all-reduced across silos every step)"},
     {"federation", "silos", K_INT, F(silos), "1", 1, 4096, NULL, "silos S; the world splits into S equal groups of consecutive ranks; must equal the data file's silos unless mode = centralized"},

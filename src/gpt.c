@@ -96,21 +96,10 @@ static size_t sizes_total(const size_t *sizes, int n)
 #define NUM_SCRATCH ((int)(sizeof(GPTScratch) / sizeof(float *)))
 _Static_assert(sizeof(GPTParams) == GPT_NUM_TENSORS * sizeof(float *), "GPTParams: 16 pointers");
 
-void gpt_build(GPT *m, const GPTConfig *c, int B, int T)
+void gpt_tensor_sizes(const GPTConfig *c, size_t *ps)
 {
-    char err[256];
-    if (gpt_config_check(c, err, sizeof err)) PHOTON_FATAL("gpt_build: %s", err);
-    if (B < 1 || T < 1 || T > c->max_seq_len)
-        PHOTON_FATAL("gpt_build: batch B=%d, T=%d invalid (need B >= 1, 1 <= T <= max_seq_len = %d)",
-                     B, T, c->max_seq_len);
-    memset(m, 0, sizeof *m);
-    m->config = *c;
-    m->B = B;
-    m->T = T;
-    const size_t V = c->vocab_size, maxT = c->max_seq_len, L = c->num_layers,
-                 NH = c->num_heads, C = c->channels, bias = c->bias;
-
-    size_t *ps = m->tensor_sizes;
+    const size_t V = c->vocab_size, maxT = c->max_seq_len, L = c->num_layers, C = c->channels,
+                 bias = c->bias;
     ps[0] = V * C;          // wte
     ps[1] = maxT * C;       // wpe
     ps[2] = L * C;          // ln1w
@@ -127,6 +116,23 @@ void gpt_build(GPT *m, const GPTConfig *c, int B, int T)
     ps[13] = L * C * bias;  // fcprojb
     ps[14] = C;             // lnfw
     ps[15] = C * bias;      // lnfb
+}
+
+void gpt_build(GPT *m, const GPTConfig *c, int B, int T)
+{
+    char err[256];
+    if (gpt_config_check(c, err, sizeof err)) PHOTON_FATAL("gpt_build: %s", err);
+    if (B < 1 || T < 1 || T > c->max_seq_len)
+        PHOTON_FATAL("gpt_build: batch B=%d, T=%d invalid (need B >= 1, 1 <= T <= max_seq_len = %d)",
+                     B, T, c->max_seq_len);
+    memset(m, 0, sizeof *m);
+    m->config = *c;
+    m->B = B;
+    m->T = T;
+    const size_t V = c->vocab_size, L = c->num_layers, NH = c->num_heads, C = c->channels;
+
+    gpt_tensor_sizes(c, m->tensor_sizes);
+    const size_t *ps = m->tensor_sizes;
     m->num_parameters = sizes_total(ps, GPT_NUM_TENSORS);
     m->params_memory = floats_alloc(m->num_parameters);
     m->grads_memory = floats_alloc(m->num_parameters);

@@ -118,6 +118,9 @@ typedef struct GPT {
 
 const char *gpt_tensor_name(int i);  // "wte", "wpe", ... (llm.c's names)
 int gpt_tensor_decays(int i);        // 1 for 2-D weights: wte wpe qkvw attprojw fcw fcprojw
+/* Elements of each of the GPT_NUM_TENSORS tensors, in GPTParams order (0 for the biases of a
+ * bias = 0 model): the one layout every backend and the federation share. */
+void gpt_tensor_sizes(const GPTConfig *c, size_t *sizes);
 /* 0 if c describes a model we can build; else -1 and a message naming the field. */
 int gpt_config_check(const GPTConfig *c, char *err, size_t errlen);
 /* Allocate parameters, gradients, activations and scratch for batches up to (B, T), all zero.

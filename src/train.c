@@ -5,6 +5,7 @@
  * A round is H = local_steps global steps in every mode, so that evaluations and metrics line up
  * at equal token counts. With topology = server the last rank is the aggregator: it holds no data
  * and mirrors the leaders' federation calls. */
+#include "config.h" /* PHOTON_CUDA */
 #include "train.h"
 
 #include <math.h>
@@ -33,6 +34,9 @@
 #include "optim.h"
 #include "outer.h"
 #include "topology.h"
+#ifdef PHOTON_CUDA
+#include "device.h"
+#endif
 
 typedef struct {
     Deck deck;
@@ -61,6 +65,9 @@ typedef struct {
     const char *resume;           /* --resume argument (a file or "latest"), NULL = fresh start */
     char resumed_from[CKPT_PATH_MAX]; /* "" unless resumed */
     CkptState ckpt;               /* where the run starts: round 0, or the checkpoint's */
+#ifdef PHOTON_CUDA
+    DeviceBackend gpu;            /* run.device = cuda: the steps run there (device.h) */
+#endif
 } Trainer;
 
 /* SIGTERM / SIGUSR1 (Slurm's --signal, scontrol requeue): the handler only records the signal;
@@ -87,8 +94,64 @@ static int any_failed(int failed, MPI_Comm comm)
 
 typedef struct { float loss; double grad_norm; float lr; double modeled_comm_s; double comm_s; double bytes; } StepResult;
 
+/* mode = ddp: the baseline averages the silos' mean gradients (host grads_memory) over the weak
+ * links every step. */
+static void ddp_average_silos(Trainer *tr, StepResult *r)
+{
+    GPT *m = &tr->model;
+    const size_t n = m->num_parameters;
+    if (tr->topo.is_leader) {
+        RoundStats st;
+        double t0 = MPI_Wtime();
+        fed_allreduce_mean(tr->fed, m->grads_memory, n, &st);
+        r->comm_s = MPI_Wtime() - t0;
+        r->modeled_comm_s = st.modeled_seconds;
+        r->bytes = (double)st.bytes_total;
+    }
+    if (tr->topo.silo_size > 1)
+        mpiCheck(MPI_Bcast(m->grads_memory, (int)n, MPI_FLOAT, 0, tr->topo.silo_comm));
+}
+
+#ifdef PHOTON_CUDA
+/* The same step on the GPU: the silo's gradient average is NCCL's, inside the backward pass;
+ * the ddp baseline stages the gradients through the host for the federation's links. */
+static StepResult train_step_gpu(Trainer *tr, long step)
+{
+    StepResult r = {0};
+    GpuModel *g = tr->gpu.model;
+    const Deck *d = &tr->deck;
+    gpu_model_zero_grad(g);
+    loader_next(tr->loader, tr->inputs, tr->targets);
+    float loss = gpu_model_forward(g, tr->inputs, tr->targets, d->batch_size, d->seq_len);
+    gpu_model_backward(g);
+    if (tr->group_size > 1) {
+        mpiCheck(MPI_Allreduce(MPI_IN_PLACE, &loss, 1, MPI_FLOAT, MPI_SUM, tr->group));
+        loss *= 1.0f / (float)tr->group_size;
+    }
+    if (d->mode == MODE_DDP && tr->topo.num_silos > 1) {
+        gpu_model_download_grads(g, tr->model.grads_memory);
+        ddp_average_silos(tr, &r);
+        gpu_model_upload_grads(g, tr->model.grads_memory);
+    }
+    r.grad_norm = gpu_model_clip_grad_norm(g, d->grad_clip);
+    r.lr = lr_at(&tr->schedule, step);
+    if (d->optimizer == OPTIM_ADAMW) {
+        tr->adam_t++;
+        gpu_model_adamw_update(g, r.lr, (float)d->beta1, (float)d->beta2, (float)d->eps, (float)d->weight_decay,
+                               tr->adam_t);
+    } else {
+        gpu_model_sgd_update(g, r.lr, (float)d->weight_decay);
+    }
+    r.loss = loss;
+    return r;
+}
+#endif
+
 static StepResult train_step(Trainer *tr, long step)
 {
+#ifdef PHOTON_CUDA
+    if (tr->gpu.model) return train_step_gpu(tr, step);
+#endif
     StepResult r = {0};
     GPT *m = &tr->model;
     const Deck *d = &tr->deck;
@@ -106,19 +169,7 @@ static StepResult train_step(Trainer *tr, long step)
         mpiCheck(MPI_Allreduce(MPI_IN_PLACE, &loss, 1, MPI_FLOAT, MPI_SUM, tr->group));
         loss *= scale;
     }
-    if (d->mode == MODE_DDP && tr->topo.num_silos > 1) {
-        /* The baseline: the silos' mean gradients are averaged over the weak links every step. */
-        if (tr->topo.is_leader) {
-            RoundStats st;
-            double t0 = MPI_Wtime();
-            fed_allreduce_mean(tr->fed, m->grads_memory, n, &st);
-            r.comm_s = MPI_Wtime() - t0;
-            r.modeled_comm_s = st.modeled_seconds;
-            r.bytes = (double)st.bytes_total;
-        }
-        if (tr->topo.silo_size > 1)
-            mpiCheck(MPI_Bcast(m->grads_memory, (int)n, MPI_FLOAT, 0, tr->topo.silo_comm));
-    }
+    if (d->mode == MODE_DDP && tr->topo.num_silos > 1) ddp_average_silos(tr, &r);
     r.grad_norm = clip_grad_norm(m->grads_memory, n, d->grad_clip);
     r.lr = lr_at(&tr->schedule, step);
     if (d->optimizer == OPTIM_ADAMW) {
@@ -212,10 +263,12 @@ static int setup(Trainer *tr, char *err, size_t errlen)
                  d->deck_path, d->silos, d->data_file, tr->info.num_silos, d->silos, tr->info.num_silos);
         return -1;
     }
+#ifndef PHOTON_CUDA
     if (d->device != DEVICE_CPU) {
         snprintf(err, errlen, "%s: run.device = cuda: this photon was built without the CUDA backend (./configure --with-cuda)", d->deck_path);
         return -1;
     }
+#endif
     const int S = d->mode == MODE_CENTRALIZED ? 1 : d->silos;
     const int with_server = d->mode == MODE_FEDERATED && d->topology == TOPOLOGY_SERVER;
     if (topology_create(&tr->topo, MPI_COMM_WORLD, S, with_server, err, errlen)) return -1;
@@ -240,6 +293,16 @@ static int setup(Trainer *tr, char *err, size_t errlen)
     tr->targets = mallocCheck((size_t)d->batch_size * d->seq_len * sizeof(int));
     tr->schedule = (LRSchedule){.lr = (float)d->lr, .warmup_steps = d->warmup_steps, .total_steps = d->steps,
                                 .final_fraction = (float)d->lr_floor};
+#ifdef PHOTON_CUDA
+    /* The server holds weights only: it stays on the host. */
+    if (d->device == DEVICE_CUDA && !tr->topo.is_server)
+        failed = device_open(&tr->gpu, &mc, d->batch_size, d->seq_len, d->precision, tr->group, err, errlen) != 0;
+    if (any_failed(failed, MPI_COMM_WORLD)) {
+        if (failed && !is_root(tr)) fprintf(stderr, "photon train: %s\n", err);
+        if (!failed) snprintf(err, errlen, "another rank has no CUDA device (see its message)");
+        return -1;
+    }
+#endif
 
     /* Data: a silo reads its own shard; the centralized baseline reads the union of all. */
     if (!tr->topo.is_server) {
@@ -290,6 +353,9 @@ static int setup(Trainer *tr, char *err, size_t errlen)
 
 static void teardown(Trainer *tr)
 {
+#ifdef PHOTON_CUDA
+    if (tr->gpu.model) device_close(&tr->gpu);
+#endif
     if (tr->fed) fed_free(tr->fed);
     if (tr->loader) loader_close(tr->loader);
     evalset_free(&tr->evalset);
@@ -370,6 +436,12 @@ static void print_banner(const Trainer *tr)
         printf("federation: %ld rounds x %d local steps, outer %s lr %g, inner state %s, topology %s\n", d->steps / d->local_steps,
                d->local_steps, deck_outer_name(d->outer), d->outer_lr, d->inner_state == INNER_KEEP ? "keep" : d->inner_state == INNER_RESET ? "reset" : "average",
                d->topology == TOPOLOGY_SERVER ? "server" : "allreduce");
+#ifdef PHOTON_CUDA
+    if (tr->gpu.model)
+        printf("device: cuda, %s on rank 0, %s, silo gradients over %s\n", tr->gpu.name,
+               d->precision == PRECISION_BF16 ? "bf16 (fp32 master weights)" : "fp32",
+               tr->gpu.nccl ? "NCCL" : "no communication (1 rank per silo)");
+#endif
     if (d->mode != MODE_CENTRALIZED)
         printf("links: %g Mbps, %g ms latency, emulation %s\n", d->bandwidth_mbps, d->latency_ms,
                d->emulate == EMULATE_OFF ? "off" : d->emulate == EMULATE_MODEL ? "model" : "sleep");
@@ -478,6 +550,10 @@ static int run(Trainer *tr)
         double t_round = MPI_Wtime(), compute_s = 0, round_loss = 0, ddp_modeled = 0, ddp_comm = 0, ddp_bytes = 0;
         long steps_this_round = 0;
         const long first_step = round * H;
+#ifdef PHOTON_CUDA
+        /* The round's steps run on the GPU from the host's state (the federation's new weights). */
+        if (tr->gpu.model) device_upload(&tr->gpu, tr->model.params_memory, tr->adam_m, tr->adam_v);
+#endif
         for (long h = 0; h < H && first_step + h < d->steps; h++) {
             step = first_step + h;
             steps_this_round++;
@@ -503,6 +579,10 @@ static int run(Trainer *tr)
                 metrics_record(&tr->metrics, "\"type\":\"step\",\"step\":%ld,\"round\":%ld,\"loss\":%.6f,\"lr\":%.6e,\"grad_norm\":%.6f,\"elapsed_s\":%.4f",
                                step, round, r.loss, r.lr, r.grad_norm, MPI_Wtime() - tr->metrics.start_s);
         }
+#ifdef PHOTON_CUDA
+        /* Back to the host for evaluation, the federation and checkpoints. */
+        if (tr->gpu.model) device_download(&tr->gpu, tr->model.params_memory, tr->adam_m, tr->adam_v);
+#endif
         const int last_round = round == rounds - 1;
         const int eval_now = last_round || (d->eval_every > 0 && (round + 1) % d->eval_every == 0);
 
@@ -664,6 +744,8 @@ int cmd_train(int argc, char **argv)
     Trainer tr;
     memset(&tr, 0, sizeof tr);
     tr.workers = MPI_COMM_NULL;
+    /* teardown frees these; setup may fail before topology_create sets them */
+    tr.topo.silo_comm = tr.topo.leaders = tr.topo.server_inter = MPI_COMM_NULL;
     MPI_Comm_rank(MPI_COMM_WORLD, &tr.rank);
     MPI_Comm_size(MPI_COMM_WORLD, &tr.world);
     char err[2048] = "";
