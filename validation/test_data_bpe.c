@@ -15,17 +15,7 @@
 
 #include "bpe.h"
 
-static int failures = 0, checks = 0;
-#define CHECK(cond, ...)                                                        \
-    do {                                                                        \
-        checks++;                                                               \
-        if (!(cond)) {                                                          \
-            failures++;                                                         \
-            fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);                \
-            fprintf(stderr, __VA_ARGS__);                                       \
-            fputc('\n', stderr);                                                \
-        }                                                                       \
-    } while (0)
+#include "test_check.h"
 
 // Pre-tokens joined with '|' (the cases below contain no '|').
 static void check_pretokens(const char *text, size_t len, const char *const *expect, int n)

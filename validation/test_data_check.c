@@ -22,17 +22,7 @@
 #include "corpus.h"
 #include "datafile.h"
 
-static int failures = 0;
-#define CHECK(cond, ...)                                                        \
-    do {                                                                        \
-        if (!(cond)) {                                                          \
-            if (failures++ < 20) {                                              \
-                fprintf(stderr, "FAIL: ");                                      \
-                fprintf(stderr, __VA_ARGS__);                                   \
-                fputc('\n', stderr);                                            \
-            }                                                                   \
-        }                                                                       \
-    } while (0)
+#include "test_check.h"
 
 static void *read_all(hid_t file, const char *name, hid_t mtype, size_t elem, size_t *n)
 {

@@ -22,17 +22,7 @@
 #include "datafile.h"
 #include "loader.h"
 
-static int failures = 0;
-#define CHECK(cond, ...)                                                        \
-    do {                                                                        \
-        if (!(cond)) {                                                          \
-            if (failures++ < 20) {                                              \
-                fprintf(stderr, "FAIL (rank %d): ", world_rank);                \
-                fprintf(stderr, __VA_ARGS__);                                   \
-                fputc('\n', stderr);                                            \
-            }                                                                   \
-        }                                                                       \
-    } while (0)
+#include "test_check.h"
 
 static int world_rank = 0, world_size = 1;
 

@@ -16,17 +16,7 @@
 #include "gpt.h"
 #include "optim.h"
 
-static int failures = 0;
-
-#define CHECK(cond, ...)                                                                         \
-    do {                                                                                         \
-        if (!(cond)) {                                                                           \
-            printf("FAIL %s:%d: ", __FILE__, __LINE__);                                          \
-            printf(__VA_ARGS__);                                                                 \
-            printf("\n");                                                                        \
-            failures++;                                                                          \
-        }                                                                                        \
-    } while (0)
+#include "test_check.h"
 
 static void test_layout(void)
 {

@@ -11,16 +11,7 @@
 
 #include "cmd_sample.h"
 
-static int failures = 0;
-#define EXPECT(cond, ...)                                  \
-    do {                                                   \
-        if (!(cond)) {                                     \
-            printf("FAIL %s:%d: ", __FILE__, __LINE__);    \
-            printf(__VA_ARGS__);                           \
-            printf("\n");                                  \
-            failures++;                                    \
-        }                                                  \
-    } while (0)
+#include "test_check.h"
 
 /* Frequencies of draws against the expected softmax over the top k (k = V: all). */
 static void check_distribution(const float *l, int V, float temp, int k, long draws)
@@ -40,7 +31,7 @@ static void check_distribution(const float *l, int V, float temp, int k, long dr
     for (int i = 0; i < V; i++) {
         p[i] /= sum;
         double f = (double)count[i] / draws, sd = sqrt(p[i] * (1 - p[i]) / draws);
-        EXPECT(fabs(f - p[i]) <= 5 * sd + 1e-12, "T=%g k=%d id %d: frequency %.5f, expected %.5f (sd %.5f)", temp,
+        CHECK(fabs(f - p[i]) <= 5 * sd + 1e-12, "T=%g k=%d id %d: frequency %.5f, expected %.5f (sd %.5f)", temp,
                k, i, f, p[i], sd);
     }
     free(p);
@@ -64,12 +55,12 @@ int main(void)
     gsl_rng *a = gsl_rng_alloc(gsl_rng_mt19937), *b = gsl_rng_alloc(gsl_rng_mt19937);
     gsl_rng_set(a, 5);
     gsl_rng_set(b, 5);
-    EXPECT(sampler_pick(l, V, 0.0f, 0, a, order) == 17, "greedy should pick id 17 (first of the tied maxima)");
-    EXPECT(sampler_pick(l, V, 0.0f, 5, a, order) == 17, "greedy ignores top-k");
-    EXPECT(gsl_rng_get(a) == gsl_rng_get(b), "greedy must not draw random numbers");
+    CHECK(sampler_pick(l, V, 0.0f, 0, a, order) == 17, "greedy should pick id 17 (first of the tied maxima)");
+    CHECK(sampler_pick(l, V, 0.0f, 5, a, order) == 17, "greedy ignores top-k");
+    CHECK(gsl_rng_get(a) == gsl_rng_get(b), "greedy must not draw random numbers");
 
     // top-k 1 = argmax at any temperature; top-k K stays in the K largest
-    for (int d = 0; d < 200; d++) EXPECT(sampler_pick(l, V, 5.0f, 1, a, order) == 17, "top-k 1 must be argmax");
+    for (int d = 0; d < 200; d++) CHECK(sampler_pick(l, V, 5.0f, 1, a, order) == 17, "top-k 1 must be argmax");
     int top5[V] = {0};
     for (int i = 0; i < V; i++) {
         int rank = 0;
@@ -78,7 +69,7 @@ int main(void)
     }
     for (int d = 0; d < 5000; d++) {
         int t = sampler_pick(l, V, 10.0f, 5, a, order);
-        EXPECT(top5[t], "top-k 5 picked id %d outside the top 5", t);
+        CHECK(top5[t], "top-k 5 picked id %d outside the top 5", t);
         if (!top5[t]) break;
     }
 
@@ -93,11 +84,11 @@ int main(void)
     gsl_rng_set(b, 99);
     int same = 1;
     for (int d = 0; d < 1000; d++) same &= sampler_pick(l, V, 1.0f, 0, a, order) == sampler_pick(l, V, 1.0f, 0, b, order);
-    EXPECT(same, "the same seed must give the same samples");
+    CHECK(same, "the same seed must give the same samples");
 
     // no overflow: a gap of 1e4 in logits at temperature 1e-3
     float huge[3] = {1e4f, 0.0f, -1e4f};
-    for (int d = 0; d < 100; d++) EXPECT(sampler_pick(huge, 3, 1e-3f, 0, a, order) == 0, "huge gap must pick id 0");
+    for (int d = 0; d < 100; d++) CHECK(sampler_pick(huge, 3, 1e-3f, 0, a, order) == 0, "huge gap must pick id 0");
 
     gsl_rng_free(a);
     gsl_rng_free(b);
