@@ -230,4 +230,7 @@ ok = sorted(r["silos"] for r in rows) == ["1", "2"] and all(r["steps"] == "4" fo
 print("ok    scaling-study.sh: 2 runs submitted (1 and 2 silos), gathered into scaling.csv" if ok else f"bad table: {rows}")
 sys.exit(0 if ok else 1)
 PYEOF
+# let the gather job end before the daemons stop, or its slurmstepd outlives them
+queue_empty() { [ -z "$(timeout 10 squeue -h 2>/dev/null)" ]; }
+wait_for 30 queue_empty || fail "jobs still queued: $(squeue -h)"
 echo "PASS: Slurm job script runs, requeues and resumes"
