@@ -40,9 +40,11 @@ int metrics_open(Metrics *mx, const char *run_dir, int rank, char *err, size_t e
     return 0;
 }
 
-int metrics_reopen(Metrics *mx, const char *run_dir, long long offset, char *err, size_t errlen)
+int metrics_reopen(Metrics *mx, const char *run_dir, int rank, long long offset, char *err, size_t errlen)
 {
+    mx->jsonl = NULL;
     mx->start_s = MPI_Wtime();
+    if (rank != 0) return 0;
     char path[4096];
     snprintf(path, sizeof path, "%s/metrics.jsonl", run_dir);
     struct stat sb;

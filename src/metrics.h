@@ -17,8 +17,8 @@ int metrics_open(Metrics *mx, const char *run_dir, int rank, char *err, size_t e
 void metrics_record(Metrics *mx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void metrics_close(Metrics *mx);
 /* A resumed run: cuts RUN_DIR/metrics.jsonl back to `offset` bytes (where the checkpoint was
- * written, so records written after it by a killed run appear once) and appends (rank 0 only). */
-int metrics_reopen(Metrics *mx, const char *run_dir, long long offset, char *err, size_t errlen);
+ * written, so records written after it by a killed run appear once) and appends, on rank 0. */
+int metrics_reopen(Metrics *mx, const char *run_dir, int rank, long long offset, char *err, size_t errlen);
 /* `s` as a JSON string literal with its quotes, escaped (jansson); free() it. Never NULL. */
 char *json_quote(const char *s);
 

@@ -793,8 +793,7 @@ int cmd_train(int argc, char **argv)
         if (removed) printf("removed %d checkpoint file(s) of an earlier run from %s (continue a run with --resume latest)\n", removed, tr.deck.ckpt_dir);
     }
     if (tr.resumed_from[0]) {
-        tr.metrics.start_s = MPI_Wtime();
-        if (is_root(&tr) && metrics_reopen(&tr.metrics, tr.deck.run_dir, tr.ckpt.metrics_offset, err, sizeof err)) failed = 1;
+        if (metrics_reopen(&tr.metrics, tr.deck.run_dir, tr.rank, tr.ckpt.metrics_offset, err, sizeof err)) failed = 1;
     } else if (metrics_open(&tr.metrics, tr.deck.run_dir, tr.rank, err, sizeof err)) {
         failed = 1;
     }

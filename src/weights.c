@@ -67,7 +67,7 @@ done:
     return rc;
 }
 
-int weights_read_data_file(const char *path, char *buf, size_t len, char *err, size_t errlen)
+static int read_data_file(const char *path, char *buf, size_t len, char *err, size_t errlen)
 {
     H5E_auto2_t func;
     void *data;
@@ -94,7 +94,7 @@ done:
 int weights_resolve_data_file(const char *path, const char **data, char *buf, size_t len, char *err, size_t errlen)
 {
     if (*data) return 0;
-    if (weights_read_data_file(path, buf, len, err, errlen)) return -1;
+    if (read_data_file(path, buf, len, err, errlen)) return -1;
     *data = buf;
     return 0;
 }

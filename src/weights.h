@@ -22,10 +22,9 @@ int weights_read_config(const char *path, GPTConfig *c, char *err, size_t errlen
  * imply. 0 / -1 with a message naming the file; on error m is left freed (nothing to release). */
 int weights_load(const char *path, GPT *m, int B, int T, char *err, size_t errlen);
 
-/* The data file the weights were trained on (root attribute data_file, absolute), into buf.
- * 0, or -1 with a message when the file does not record one (then --data is needed). */
-int weights_read_data_file(const char *path, char *buf, size_t len, char *err, size_t errlen);
-/* *data (a --data option) if given, else the recorded one, stored in buf: *data then points to buf. */
+/* The data file for the weights in `path`: *data (a --data option) if given, else the one the
+ * run trained on (root attribute data_file, absolute), stored in buf with *data pointing to it.
+ * 0, or -1 with a message when the file records none (then --data is needed). */
 int weights_resolve_data_file(const char *path, const char **data, char *buf, size_t len, char *err, size_t errlen);
 
 /* The model's vocabulary must be the data file's (the tokenizer the model was trained with):

@@ -64,7 +64,7 @@ int main(int argc, char **argv)
     for (int i = 0; i < 8; i++) json_decref(lines[i]);
 
     /* Resume: the record written after the "checkpoint" goes, new records follow. */
-    CHECK(metrics_reopen(&mx, dir, offset, err, sizeof err) == 0);
+    CHECK(metrics_reopen(&mx, dir, 0, offset, err, sizeof err) == 0);
     metrics_record(&mx, "\"type\":\"resume\"");
     metrics_close(&mx);
     memset(lines, 0, sizeof lines);
