@@ -215,6 +215,11 @@ sh "$S/jobs/scaling-study.sh" -n -o "$work/sweep" -s "1 2" -r "1 2" "$work/t.dec
     grep -q -- '--ntasks=4 .*t-s2-r2' "$work/sweep.txt" && grep -q 'dependency=afterany' "$work/sweep.txt" ||
     { cat "$work/sweep.txt"; fail "scaling-study.sh's sweep"; }
 echo "ok    scaling-study.sh -n: 4 runs (silos 1 2 x ranks 1 2) and a gather job"
+# a missing data file for one of the silo counts stops the sweep before it submits anything
+sh "$S/jobs/scaling-study.sh" -o "$work/bad" -s "1 3" -d "$work/d{S}.h5" "$work/t.deck" >/dev/null 2>"$work/bad.err"; rc=$?
+[ $rc = 2 ] && grep -q "no data file $work/d1.h5" "$work/bad.err" && [ -z "$(timeout 10 squeue -h 2>/dev/null)" ] ||
+    { cat "$work/bad.err"; fail "scaling-study.sh with a missing data file: exit $rc"; }
+echo "ok    scaling-study.sh: $(cat "$work/bad.err")"
 # ... and a real sweep: 1 and 2 silos (one data file each), then its gather job's table
 "$B/photon" prep -q --silos 1 --partition iid --vocab-size 300 -o "$work/d1.h5" $(ls -d "$work"/corpus/*/) >/dev/null || fail "prep d1"
 cp "$work/d.h5" "$work/d2.h5"
