@@ -1,6 +1,6 @@
 /* cuda_check.h: fail-fast wrappers for CUDA runtime, cuBLAS and NCCL calls that name the failing
  * call, file and line, and stop every rank (check.h's photon_abort, llm.c's cudaCheck). Usable
- * from C (src/device.c) and from CUDA C++ (kernels/). */
+ * from C (src/model/device.c) and from CUDA C++ (kernels/). */
 #ifndef PHOTON_CUDA_CHECK_H
 #define PHOTON_CUDA_CHECK_H
 

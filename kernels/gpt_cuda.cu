@@ -1,5 +1,5 @@
 /* gpt_cuda.cu: the GPT-2 model on one GPU: memory plan, forward and backward chained from
- * layers.cuh (the same sequence as src/gpt.c), gradient all-reduce over NCCL overlapping the
+ * layers.cuh (the same sequence as src/model/gpt.c), gradient all-reduce over NCCL overlapping the
  * backward pass, and the optimizers of optim.cuh. See gpt_cuda.h for the contract. */
 #include "gpt_cuda.h"
 
@@ -38,7 +38,7 @@ struct GpuModel {
 };
 
 /* Typed views of acts_memory and stats_memory for activation type T. Per-layer tensors are laid
- * out for the planned (B, T), as in src/gpt.h. */
+ * out for the planned (B, T), as in src/model/gpt.h. */
 template <typename T> struct Views {
     // saved by forward for backward
     T *encoded;   // (B, T, C)
@@ -566,7 +566,7 @@ extern "C" double gpu_model_clip_grad_norm(GpuModel *m, double max_norm)
 extern "C" void gpu_model_adamw_update(GpuModel *m, float lr, float beta1, float beta2, float eps,
                                        float wd, long t)
 {
-    // bias corrections in double, as src/optim.c
+    // bias corrections in double, as src/model/optim.c
     const float bc1 = (float)(1.0 - pow(beta1, (double)t));
     const float bc2 = (float)(1.0 - pow(beta2, (double)t));
     for (int i = 0; i < GPT_NUM_TENSORS; i++) {

@@ -1,4 +1,4 @@
-/* gpt_cuda.h: the GPT-2 model of src/gpt.h on one CUDA GPU, callable from C.
+/* gpt_cuda.h: the GPT-2 model of src/model/gpt.h on one CUDA GPU, callable from C.
  *
  * Same GPTConfig, same math (pre-LN, fused qkv (3C, C) stored (out, in), GELU tanh, tied LM head,
  * mean cross-entropy) and the SAME flat parameter layout (GPTParams order, 0-element biases when

@@ -1,7 +1,7 @@
-/* layers.cuh: GPT-2's layers on the GPU, the CUDA counterpart of src/layers.c (which is the
+/* layers.cuh: GPT-2's layers on the GPU, the CUDA counterpart of src/model/layers.c (which is the
  * oracle of validation/test_gpu.c). Same conventions: row-major tensors, shapes in comments,
  * linear weights (out, in); backward functions ACCUMULATE into parameter gradients (+=) and
- * OVERWRITE input gradients (src/layers.c zeroes them first and then adds, the same result).
+ * OVERWRITE input gradients (src/model/layers.c zeroes them first and then adds, the same result).
  *
  * Activations are T = float (fp32 mode, for validation) or bf16; parameters and their gradients
  * are always float, and every sum is accumulated in float. Products go through cuBLAS with fp32
@@ -460,7 +460,7 @@ static void residual_forward(T *out, const T *a, const T *b, size_t n, cudaStrea
 /* ---- the classifier's softmax cross-entropy, fused: one block per row ------------------------ */
 
 /* The probabilities are never stored: forward keeps the log-sum-exp of each row, backward
- * recomputes softmax from it while writing dlogits (src/layers.c's design). */
+ * recomputes softmax from it while writing dlogits (src/model/layers.c's design). */
 template <typename T>
 __global__ void crossentropy_forward_kernel(float *losses, float *lse, const T *logits,
                                             const int *targets, int V)

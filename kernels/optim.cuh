@@ -1,5 +1,5 @@
 /* optim.cuh: the inner optimizers and the global gradient norm on the GPU, the counterparts of
- * src/optim.c: the same formulas on the same flat float vectors. AdamW and SGD update the float
+ * src/model/optim.c: the same formulas on the same flat float vectors. AdamW and SGD update the float
  * master weights and, in bf16 mode, refresh the bf16 copy the products read in the same pass. */
 #ifndef PHOTON_OPTIM_CUH
 #define PHOTON_OPTIM_CUH
@@ -11,7 +11,7 @@
  * on the host) do not depend on the device: the norm has the same bits on every run. */
 #define NORM_BLOCKS 1024
 
-/* torch.optim.AdamW's order: decoupled decay first, then the Adam step (src/optim.c). */
+/* torch.optim.AdamW's order: decoupled decay first, then the Adam step (src/model/optim.c). */
 __global__ void adamw_kernel(float *p, const float *g, float *m, float *v, bf16 *p_lp, size_t n,
                              float lr, float beta1, float beta2, float eps, float decay, float bc1,
                              float bc2)

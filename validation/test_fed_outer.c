@@ -1,6 +1,6 @@
 /* test_fed_outer.c: every outer optimizer over 3 rounds on a 3-element vector, against values
  * worked out by hand (and with a 40-digit decimal calculator for the square roots), not by
- * running src/outer.c. Start θ = (1, −2, 0.5); the rounds' means θ̄ are
+ * running src/federation/outer.c. Start θ = (1, −2, 0.5); the rounds' means θ̄ are
  *   θ̄1 = (0.5, −1.5, 0.25)   θ̄2 = (0.25, −1, 0.5)   θ̄3 = (0, −1.25, 0.75)
  * Example, fedmom (μ = 0.5, lr = 0.5), round 1: Δ = θ − θ̄1 = (0.5, −0.5, 0.25) = m;
  * θ = θ − 0.5·m = (0.75, −1.75, 0.375). Round 2: Δ = (0.5, −0.75, −0.125),

@@ -1,6 +1,6 @@
 /* test_fed_util.h: what the federation tests share: a check macro that counts failures,
  * deterministic synthetic "silo models", and the canonical-order weighted mean written out
- * independently of src/fedavg.c as the reference. */
+ * independently of src/federation/fedavg.c as the reference. */
 #ifndef PHOTON_TEST_FED_UTIL_H
 #define PHOTON_TEST_FED_UTIL_H
 

@@ -1,4 +1,4 @@
-/* test_gpu.c: the CUDA model (kernels/gpt_cuda.h) against the CPU model (src/gpt.h), the oracle,
+/* test_gpu.c: the CUDA model (kernels/gpt_cuda.h) against the CPU model (src/model/gpt.h), the oracle,
  * on the same weights and tokens. Run by `make check-gpu`; exits 77 (skipped) where no GPU is
  * visible, so it can run anywhere.
  *

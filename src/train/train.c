@@ -82,14 +82,6 @@ static void report_error(const Trainer *tr, const char *msg)
     if (is_root(tr)) fprintf(stderr, "photon train: %s\n", msg);
 }
 
-/* All ranks agree whether any rank failed, so that none proceeds into a collective alone. */
-static int any_failed(int failed, MPI_Comm comm)
-{
-    int any = 0;
-    mpiCheck(MPI_Allreduce(&failed, &any, 1, MPI_INT, MPI_MAX, comm));
-    return any;
-}
-
 /* ---- one optimizer step of this rank's data-parallel group ----------------------------------- */
 
 typedef struct { float loss; double grad_norm; float lr; double modeled_comm_s; double comm_s; double bytes; } StepResult;
@@ -297,7 +289,7 @@ static int setup(Trainer *tr, char *err, size_t errlen)
     /* The server holds weights only: it stays on the host. */
     if (d->device == DEVICE_CUDA && !tr->topo.is_server)
         failed = device_open(&tr->gpu, &mc, d->batch_size, d->seq_len, d->precision, tr->group, err, errlen) != 0;
-    if (any_failed(failed, MPI_COMM_WORLD)) {
+    if (photon_any_failed(failed, MPI_COMM_WORLD)) {
         if (failed && !is_root(tr)) fprintf(stderr, "photon train: %s\n", err);
         if (!failed) snprintf(err, errlen, "another rank has no CUDA device (see its message)");
         return -1;
@@ -321,7 +313,7 @@ static int setup(Trainer *tr, char *err, size_t errlen)
         if (!failed && evalset_load(&tr->evalset, d->data_file, tr->info.num_sources, d->seq_len, d->eval_tokens, err, errlen))
             failed = 1;
     }
-    if (any_failed(failed, MPI_COMM_WORLD)) {
+    if (photon_any_failed(failed, MPI_COMM_WORLD)) {
         /* The first failing rank's message is what rank 0 would print; make sure one is shown. */
         if (failed && !is_root(tr)) fprintf(stderr, "photon train: %s\n", err);
         if (!failed) snprintf(err, errlen, "another rank failed to open the data (see its message)");
@@ -347,7 +339,7 @@ static int setup(Trainer *tr, char *err, size_t errlen)
             memcpy(tr->theta_global, tr->model.params_memory, n * sizeof(float));
         }
     }
-    if (any_failed(failed, MPI_COMM_WORLD)) return -1;
+    if (photon_any_failed(failed, MPI_COMM_WORLD)) return -1;
     return 0;
 }
 
@@ -784,7 +776,7 @@ int cmd_train(int argc, char **argv)
     }
     free(overrides);
     if (is_root(&tr) && write_run_dir(&tr, err, sizeof err)) failed = 1;
-    if (any_failed(failed, MPI_COMM_WORLD)) { report_error(&tr, err); goto done; }
+    if (photon_any_failed(failed, MPI_COMM_WORLD)) { report_error(&tr, err); goto done; }
     if (setup(&tr, err, sizeof err)) { report_error(&tr, err); goto done; }
     if (tr.resume && resume_run(&tr, err, sizeof err)) { report_error(&tr, err); goto done; }
     if (!tr.resumed_from[0] && is_root(&tr)) {
@@ -797,7 +789,7 @@ int cmd_train(int argc, char **argv)
     } else if (metrics_open(&tr.metrics, tr.deck.run_dir, tr.rank, err, sizeof err)) {
         failed = 1;
     }
-    if (any_failed(failed, MPI_COMM_WORLD)) { report_error(&tr, err); goto done; }
+    if (photon_any_failed(failed, MPI_COMM_WORLD)) { report_error(&tr, err); goto done; }
     print_banner(&tr);
     if (tr.resumed_from[0]) {
         if (is_root(&tr)) printf("resumed from %s: round %ld, step %ld\n", tr.resumed_from, tr.ckpt.round, tr.ckpt.step);

@@ -22,6 +22,10 @@ FILE *photon_fopen_check(const char *path, const char *mode, const char *file, i
 #define callocCheck(n, size) photon_calloc_check((n), (size), __FILE__, __LINE__)
 #define fopenCheck(path, mode) photon_fopen_check((path), (mode), __FILE__, __LINE__)
 
+/* Collective over comm: whether any rank passed failed != 0, so that every rank takes the same
+ * branch before the next collective (one rank's error must not leave the others waiting). */
+int photon_any_failed(int failed, MPI_Comm comm);
+
 /* MPI calls return MPI_SUCCESS or an error code (with MPI_ERRORS_RETURN installed). */
 #define mpiCheck(call)                                                                  \
     do {                                                                                \

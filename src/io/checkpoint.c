@@ -28,14 +28,6 @@ static void sha256(const void *buf, size_t n, unsigned char out[SHA_LEN])
     if (!EVP_Digest(buf, n, out, &len, EVP_sha256(), NULL) || len != SHA_LEN) PHOTON_FATAL("EVP_Digest(sha256) failed");
 }
 
-/* All ranks agree whether any rank failed. */
-static int any_failed(int failed)
-{
-    int any = 0;
-    mpiCheck(MPI_Allreduce(&failed, &any, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD));
-    return any;
-}
-
 /* A string attribute into buf (truncated to len); -1 when missing or not a string. */
 static int attr_read_string(hid_t loc, const char *name, char *buf, size_t len)
 {
@@ -371,18 +363,18 @@ int ckpt_write(const CkptView *v, const char *dir, int keep, char *path, size_t 
         snprintf(err, errlen, "%s: cannot create the checkpoint directory ([checkpoint] dir): %s", dir, strerror(errno));
         failed = 1;
     }
-    if (any_failed(failed)) goto done;
+    if (photon_any_failed(failed, MPI_COMM_WORLD)) goto done;
 
     fapl = H5Pcreate(H5P_FILE_ACCESS);
     h5Check(H5Pset_fapl_mpio(fapl, MPI_COMM_WORLD, MPI_INFO_NULL));
     /* Collective: every rank gets the same verdict. */
     f = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
     if (f < 0) { snprintf(err, errlen, "%s: cannot create the checkpoint file", tmp); failed = 1; }
-    if (any_failed(failed)) goto done;
+    if (photon_any_failed(failed, MPI_COMM_WORLD)) goto done;
     if (write_all(f, v, err, errlen)) failed = 1;
     if (H5Fclose(f) < 0 && !failed) { snprintf(err, errlen, "%s: cannot close (write) the checkpoint file", tmp); failed = 1; }
     f = H5I_INVALID_HID;
-    if (any_failed(failed)) {
+    if (photon_any_failed(failed, MPI_COMM_WORLD)) {
         if (!failed) snprintf(err, errlen, "%s: another rank failed to write its part", tmp);
         if (me == 0) remove(tmp);
         goto done;
@@ -399,7 +391,7 @@ int ckpt_write(const CkptView *v, const char *dir, int keep, char *path, size_t 
             fsync_path(dir);
         }
     }
-    if (any_failed(failed)) {
+    if (photon_any_failed(failed, MPI_COMM_WORLD)) {
         if (!failed) snprintf(err, errlen, "%s: rank 0 could not rename the checkpoint", tmp);
         goto done;
     }
@@ -657,7 +649,7 @@ int ckpt_read(CkptView *v, const char *path, char *err, size_t errlen)
     h5Check(H5Pset_fapl_mpio(fapl, MPI_COMM_WORLD, MPI_INFO_NULL));
     f = H5Fopen(path, H5F_ACC_RDONLY, fapl);
     if (f < 0) { snprintf(err, errlen, "%s: cannot open the checkpoint", path); failed = 1; }
-    if (any_failed(failed)) goto done;
+    if (photon_any_failed(failed, MPI_COMM_WORLD)) goto done;
     /* Independent reads from here: each rank takes what it holds. */
     int64_t outer_t = 0;
     if (check_compatible(f, path, v, err, errlen) || read_state(f, path, v->state, &outer_t, d->mode == MODE_FEDERATED, err, errlen))
@@ -685,7 +677,7 @@ int ckpt_read(CkptView *v, const char *path, char *err, size_t errlen)
         if (!failed && outer_has_v(d) && read_row(f, path, "outer/v", H5T_NATIVE_FLOAT, 1, n, 0, v->outer->v, err, errlen))
             failed = 1;
     }
-    if (any_failed(failed)) {
+    if (photon_any_failed(failed, MPI_COMM_WORLD)) {
         if (!failed) snprintf(err, errlen, "%s: another rank could not read its part of the checkpoint", path);
         goto done;
     }

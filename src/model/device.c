@@ -24,9 +24,8 @@ int device_open(DeviceBackend *b, const GPTConfig *c, int B, int T, int precisio
     memset(b, 0, sizeof *b);
     b->device = gpu_select_device(node_local_rank());
     /* Every rank of the silo must have a GPU before any of them enters NCCL's collective set-up. */
-    int failed = b->device < 0, any = 0;
-    mpiCheck(MPI_Allreduce(&failed, &any, 1, MPI_INT, MPI_MAX, silo));
-    if (any) {
+    int failed = b->device < 0;
+    if (photon_any_failed(failed, silo)) {
         snprintf(err, errlen, "run.device = cuda, but %s no CUDA device (check the driver, "
                  "CUDA_VISIBLE_DEVICES and the job's GPU allocation)",
                  failed ? "this rank sees" : "a rank of this silo sees");

@@ -44,3 +44,10 @@ FILE *photon_fopen_check(const char *path, const char *mode, const char *file, i
     if (!f) photon_abort(file, line, "cannot open %s (mode %s): %s", path, mode, strerror(errno));
     return f;
 }
+
+int photon_any_failed(int failed, MPI_Comm comm)
+{
+    int any = 0;
+    mpiCheck(MPI_Allreduce(&failed, &any, 1, MPI_INT, MPI_MAX, comm));
+    return any;
+}
