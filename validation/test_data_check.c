@@ -21,6 +21,8 @@
 #include "bpe.h"
 #include "corpus.h"
 #include "datafile.h"
+#include "h5util.h"
+#include "sha256.h"
 
 #include "test_check.h"
 

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "corpus.h"
+#include "sha256.h"
 
 #include "test_check.h"
 

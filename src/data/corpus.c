@@ -4,13 +4,13 @@
 #include <errno.h>
 #include <glib.h>
 #include <limits.h>
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
 #include "check.h"
+#include "sha256.h"
 
 int utf8_check(const char *s, size_t n, size_t *bad_offset)
 {
@@ -18,15 +18,6 @@ int utf8_check(const char *s, size_t n, size_t *bad_offset)
     if (g_utf8_validate_len(s, n, &end)) return 0;
     *bad_offset = (size_t)(end - s);
     return -1;
-}
-
-void sha256_hex(const void *data, size_t n, char hex[65])
-{
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int mdlen = 0;
-    if (!EVP_Digest(data, n, md, &mdlen, EVP_sha256(), NULL) || mdlen != 32)
-        PHOTON_FATAL("EVP_Digest(sha256) failed");
-    for (int i = 0; i < 32; i++) snprintf(hex + 2 * i, 3, "%02x", md[i]);
 }
 
 // ------------------------------------------------------------------------------------------

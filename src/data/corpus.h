@@ -49,7 +49,4 @@ char *brown_strip_tags(const char *tagged, size_t n, size_t *outlen);
 // "a-press-reportage" for 'a' ... "r-humor"; NULL for a letter that is not a Brown genre.
 const char *brown_genre_name(char letter);
 
-// Hex SHA-256 of n bytes (OpenSSL EVP) into hex[65].
-void sha256_hex(const void *data, size_t n, char hex[65]);
-
 #endif

@@ -79,22 +79,4 @@ hid_t datafile_open(const char *path, hid_t fapl, char *err, size_t errlen);
 int datafile_read_token_dataset(hid_t file, const char *name, uint32_t **tokens, size_t *n,
                                 char *err, size_t errlen);
 
-// ------------------------------------------------------------------------------------------
-// HDF5 attribute helpers (scalar integers, doubles, strings; int64 arrays). Write: 0 / -1.
-// Read: 0 / -1 with a message naming the object and attribute.
-
-int h5_attr_write_int(hid_t loc, const char *name, int64_t v);
-int h5_attr_write_uint(hid_t loc, const char *name, uint64_t v);
-int h5_attr_write_double(hid_t loc, const char *name, double v);
-int h5_attr_write_string(hid_t loc, const char *name, const char *s);
-/* A fixed-length string: what parallel HDF5 writes collectively (no variable-length heap). */
-int h5_attr_write_fixed_string(hid_t loc, const char *name, const char *s);
-int h5_attr_write_int64s(hid_t loc, const char *name, const int64_t *v, size_t n);
-int h5_attr_read_int(hid_t loc, const char *name, int64_t *v, char *err, size_t errlen);
-int h5_attr_read_uint(hid_t loc, const char *name, uint64_t *v, char *err, size_t errlen);
-int h5_attr_read_double(hid_t loc, const char *name, double *v, char *err, size_t errlen);
-int h5_attr_read_string(hid_t loc, const char *name, char **s, char *err, size_t errlen);
-int h5_attr_read_int64s(hid_t loc, const char *name, int64_t *v, size_t n, char *err,
-                        size_t errlen);
-
 #endif

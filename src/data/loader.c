@@ -10,6 +10,7 @@
 
 #include "check.h"
 #include "datafile.h"
+#include "h5util.h"
 
 struct Loader {
     hid_t file;
@@ -112,9 +113,7 @@ Loader *loader_open(const char *path, MPI_Comm comm, const int *silos, int num_s
             H5Fclose(probe);
         }
     }
-    int all_ok = 0;
-    mpiCheck(MPI_Allreduce(&ok, &all_ok, 1, MPI_INT, MPI_MIN, comm));
-    if (!all_ok) {
+    if (photon_any_failed(!ok, comm)) {
         if (ok) snprintf(err, errlen, "%s: another rank cannot read it (see its message)", path);
         else snprintf(err, errlen, "%s", msg);
         return NULL;
@@ -144,10 +143,8 @@ Loader *loader_open(const char *path, MPI_Comm comm, const int *silos, int num_s
 
     // Everything below reads the same metadata on every rank, so all ranks fail alike.
     int64_t num_file_silos = 0;
-    H5E_auto2_t efunc;
-    void *edata;
-    H5Eget_auto2(H5E_DEFAULT, &efunc, &edata);
-    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    H5Quiet quiet;
+    h5_quiet_begin(&quiet);
     int failed = h5_attr_read_int(L->file, "num_silos", &num_file_silos, msg, sizeof msg) != 0;
     if (failed) snprintf(err, errlen, "%s: %s", path, msg);
     for (int i = 0; !failed && i < num_silos; i++) {
@@ -179,7 +176,7 @@ Loader *loader_open(const char *path, MPI_Comm comm, const int *silos, int num_s
         uint64_t w = n >= (hsize_t)T + 1 ? (uint64_t)(n - 1) / (uint64_t)T : 0;
         L->first_window[i + 1] = L->first_window[i] + w;
     }
-    H5Eset_auto2(H5E_DEFAULT, efunc, edata);
+    h5_quiet_end(&quiet);
     if (failed) goto fail;
     L->windows = L->first_window[num_silos];
     uint64_t need = (uint64_t)nranks * (uint64_t)B;

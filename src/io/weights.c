@@ -8,10 +8,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "datafile.h"
+#include "h5util.h"
 
-/* Open a weights file read-only; HDF5's own error stack stays quiet for user errors, because
- * our message says what is wrong in the user's terms. */
+/* Open a weights file read-only (callers keep HDF5's own error stack quiet: our message says
+ * what is wrong in the user's terms). */
 static hid_t weights_open(const char *path, char *err, size_t errlen)
 {
     if (access(path, R_OK)) {
@@ -53,26 +53,22 @@ static int read_config(hid_t f, const char *path, GPTConfig *c, char *err, size_
 
 int weights_read_config(const char *path, GPTConfig *c, char *err, size_t errlen)
 {
-    H5E_auto2_t func;
-    void *data;
-    H5Eget_auto2(H5E_DEFAULT, &func, &data);
-    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    H5Quiet quiet;
+    h5_quiet_begin(&quiet);
     int rc = -1;
     hid_t f = weights_open(path, err, errlen);
     if (f < 0) goto done;
     rc = read_config(f, path, c, err, errlen);
     H5Fclose(f);
 done:
-    H5Eset_auto2(H5E_DEFAULT, func, data);
+    h5_quiet_end(&quiet);
     return rc;
 }
 
 static int read_data_file(const char *path, char *buf, size_t len, char *err, size_t errlen)
 {
-    H5E_auto2_t func;
-    void *data;
-    H5Eget_auto2(H5E_DEFAULT, &func, &data);
-    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    H5Quiet quiet;
+    h5_quiet_begin(&quiet);
     int rc = -1;
     char *s = NULL, msg[256];
     hid_t f = weights_open(path, err, errlen);
@@ -87,7 +83,7 @@ static int read_data_file(const char *path, char *buf, size_t len, char *err, si
     free(s);
     H5Fclose(f);
 done:
-    H5Eset_auto2(H5E_DEFAULT, func, data);
+    h5_quiet_end(&quiet);
     return rc;
 }
 
@@ -101,10 +97,8 @@ int weights_resolve_data_file(const char *path, const char **data, char *buf, si
 
 int weights_load(const char *path, GPT *m, int B, int T, char *err, size_t errlen)
 {
-    H5E_auto2_t func;
-    void *data;
-    H5Eget_auto2(H5E_DEFAULT, &func, &data);
-    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    H5Quiet quiet;
+    h5_quiet_begin(&quiet);
     int rc = -1, built = 0;
     hid_t f = H5I_INVALID_HID, ds = H5I_INVALID_HID, space = H5I_INVALID_HID, type = H5I_INVALID_HID;
     GPTConfig c;
@@ -145,7 +139,7 @@ done:
     if (space >= 0) H5Sclose(space);
     if (ds >= 0) H5Dclose(ds);
     if (f >= 0) H5Fclose(f);
-    H5Eset_auto2(H5E_DEFAULT, func, data);
+    h5_quiet_end(&quiet);
     return rc;
 }
 

@@ -24,6 +24,7 @@
 #include "check.h"
 #include "checkpoint.h"
 #include "datafile.h"
+#include "h5util.h"
 #include "deck.h"
 #include "eval.h"
 #include "fedavg.h"

@@ -1,0 +1,305 @@
+/* datafile_read.c: opening and reading the photon data file (see datafile.h): its format
+ * check, the summary (DataInfo), token datasets, validation streams, the tokenizer. */
+#include "datafile.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "check.h"
+#include "h5util.h"
+
+hid_t datafile_open(const char *path, hid_t fapl, char *err, size_t errlen)
+{
+    struct stat st;
+    if (stat(path, &st) != 0) {
+        snprintf(err, errlen, "%s: %s (make a data file with photon prep)", path, strerror(errno));
+        return H5I_INVALID_HID;
+    }
+    if (S_ISDIR(st.st_mode)) {
+        snprintf(err, errlen, "%s is a directory, not a photon data file (make one with "
+                 "photon prep)", path);
+        return H5I_INVALID_HID;
+    }
+    H5Quiet quiet;
+    h5_quiet_begin(&quiet);
+    hid_t file = H5I_INVALID_HID;
+    char *format = NULL;
+    int64_t version = 0;
+    char msg[512];
+    if (H5Fis_hdf5(path) <= 0) {
+        snprintf(err, errlen, "%s is not an HDF5 file: give a data file written by photon prep",
+                 path);
+        goto fail;
+    }
+    file = H5Fopen(path, H5F_ACC_RDONLY, fapl);
+    if (file < 0) {
+        snprintf(err, errlen, "cannot open %s with HDF5 (unreadable, or damaged)", path);
+        goto fail;
+    }
+    if (h5_attr_read_string(file, "format", &format, msg, sizeof msg) < 0 ||
+        strcmp(format, DATAFILE_FORMAT) != 0) {
+        snprintf(err, errlen, "%s is an HDF5 file but not a photon data file (its 'format' "
+                 "attribute is %s%s%s, not '%s'): give a file written by photon prep", path,
+                 format ? "'" : "", format ? format : "missing", format ? "'" : "",
+                 DATAFILE_FORMAT);
+        goto fail;
+    }
+    if (h5_attr_read_int(file, "format_version", &version, msg, sizeof msg) < 0) {
+        snprintf(err, errlen, "%s: %s: the file is damaged; re-run photon prep", path, msg);
+        goto fail;
+    }
+    if (version != DATAFILE_FORMAT_VERSION) {
+        snprintf(err, errlen, "%s has photon-data format version %lld; this photon reads version "
+                 "%d: re-run photon prep with this photon to rebuild it", path, (long long)version,
+                 DATAFILE_FORMAT_VERSION);
+        goto fail;
+    }
+    free(format);
+    h5_quiet_end(&quiet);
+    return file;
+fail:
+    free(format);
+    if (file >= 0) H5Fclose(file);
+    h5_quiet_end(&quiet);
+    return H5I_INVALID_HID;
+}
+
+int datafile_read_token_dataset(hid_t file, const char *name, uint32_t **tokens, size_t *n,
+                                char *err, size_t errlen)
+{
+    *tokens = NULL;
+    *n = 0;
+    H5Quiet quiet;
+    h5_quiet_begin(&quiet);
+    int rc = -1;
+    hid_t d = H5Dopen2(file, name, H5P_DEFAULT), space = H5I_INVALID_HID, t = H5I_INVALID_HID;
+    if (d < 0) {
+        snprintf(err, errlen, "dataset %s is missing", name);
+        goto done;
+    }
+    space = H5Dget_space(d);
+    t = H5Dget_type(d);
+    hsize_t dims[1] = { 0 };
+    if (H5Sget_simple_extent_ndims(space) != 1 || H5Tget_class(t) != H5T_INTEGER) {
+        snprintf(err, errlen, "dataset %s is not a 1-D array of token ids", name);
+        goto done;
+    }
+    H5Sget_simple_extent_dims(space, dims, NULL);
+    *tokens = mallocCheck((dims[0] ? dims[0] : 1) * sizeof(uint32_t));
+    if (dims[0] > 0 && H5Dread(d, H5T_NATIVE_UINT32, H5S_ALL, H5S_ALL, H5P_DEFAULT, *tokens) < 0) {
+        snprintf(err, errlen, "cannot read dataset %s", name);
+        free(*tokens);
+        *tokens = NULL;
+        goto done;
+    }
+    *n = dims[0];
+    rc = 0;
+done:
+    if (t >= 0) H5Tclose(t);
+    if (space >= 0) H5Sclose(space);
+    if (d >= 0) H5Dclose(d);
+    h5_quiet_end(&quiet);
+    return rc;
+}
+
+// The source names, from /sources/names (variable-length strings).
+static int read_source_names(hid_t file, int K, char ***names, char *err, size_t errlen)
+{
+    *names = callocCheck((size_t)(K ? K : 1), sizeof(char *));
+    int rc = -1;
+    hid_t d = H5Dopen2(file, "/sources/names", H5P_DEFAULT), space = H5I_INVALID_HID;
+    hid_t t = h5_vlen_string_type();
+    if (d < 0) {
+        snprintf(err, errlen, "dataset /sources/names is missing");
+        goto done;
+    }
+    space = H5Dget_space(d);
+    if (H5Sget_simple_extent_npoints(space) != K) {
+        snprintf(err, errlen, "/sources/names has %lld names, the num_sources attribute says %d",
+                 (long long)H5Sget_simple_extent_npoints(space), K);
+        goto done;
+    }
+    char **raw = callocCheck((size_t)(K ? K : 1), sizeof(char *));
+    if (K > 0 && H5Dread(d, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, raw) < 0) {
+        snprintf(err, errlen, "cannot read /sources/names");
+        free(raw);
+        goto done;
+    }
+    for (int k = 0; k < K; k++) (*names)[k] = strdup(raw[k] ? raw[k] : "");
+    if (K > 0) H5Dvlen_reclaim(t, space, H5P_DEFAULT, raw);
+    free(raw);
+    rc = 0;
+done:
+    H5Tclose(t);
+    if (space >= 0) H5Sclose(space);
+    if (d >= 0) H5Dclose(d);
+    return rc;
+}
+
+static int read_info(hid_t file, DataInfo *info, char *err, size_t errlen)
+{
+    int64_t v = 0;
+    if (h5_attr_read_int(file, "format_version", &v, err, errlen) < 0) return -1;
+    info->format_version = (int)v;
+    if (h5_attr_read_int(file, "vocab_size", &v, err, errlen) < 0) return -1;
+    info->vocab_size = (int)v;
+    if (h5_attr_read_int(file, "eot_token", &v, err, errlen) < 0) return -1;
+    info->eot_token = (int)v;
+    if (h5_attr_read_int(file, "num_silos", &v, err, errlen) < 0) return -1;
+    if (v < 1 || v > 1000000) {
+        snprintf(err, errlen, "attribute num_silos = %lld is out of range", (long long)v);
+        return -1;
+    }
+    info->num_silos = (int)v;
+    if (h5_attr_read_int(file, "num_sources", &v, err, errlen) < 0) return -1;
+    if (v < 1 || v > 1000000) {
+        snprintf(err, errlen, "attribute num_sources = %lld is out of range", (long long)v);
+        return -1;
+    }
+    info->num_sources = (int)v;
+    if (h5_attr_read_int(file, "num_documents", &info->num_documents, err, errlen) < 0 ||
+        h5_attr_read_int(file, "corpus_bytes", &info->corpus_bytes, err, errlen) < 0 ||
+        h5_attr_read_uint(file, "seed", &info->seed, err, errlen) < 0 ||
+        h5_attr_read_double(file, "val_fraction", &info->val_fraction, err, errlen) < 0 ||
+        h5_attr_read_string(file, "prep_command", &info->prep_command, err, errlen) < 0 ||
+        h5_attr_read_string(file, "partition", &info->partition, err, errlen) < 0 ||
+        h5_attr_read_string(file, "created", &info->created, err, errlen) < 0 ||
+        h5_attr_read_string(file, "photon_version", &info->photon_version, err, errlen) < 0 ||
+        h5_attr_read_string(file, "corpus_sha256", &info->corpus_sha256, err, errlen) < 0)
+        return -1;
+    int S = info->num_silos, K = info->num_sources;
+    if (read_source_names(file, K, &info->source_names, err, errlen) < 0) return -1;
+    info->silo_tokens = callocCheck((size_t)S, sizeof(int64_t));
+    info->silo_documents = callocCheck((size_t)S, sizeof(int64_t));
+    info->silo_source_tokens = callocCheck((size_t)S * (size_t)K, sizeof(int64_t));
+    info->val_tokens = callocCheck((size_t)K, sizeof(int64_t));
+    info->val_documents = callocCheck((size_t)K, sizeof(int64_t));
+    for (int s = 0; s < S + K; s++) {
+        char name[1024];
+        if (s < S) snprintf(name, sizeof name, "/silos/%d", s);
+        else snprintf(name, sizeof name, "/validation/%s", info->source_names[s - S]);
+        hid_t g = H5Gopen2(file, name, H5P_DEFAULT);
+        if (g < 0) {
+            snprintf(err, errlen, "group %s is missing", name);
+            return -1;
+        }
+        int rc = s < S
+                     ? h5_attr_read_int(g, "num_tokens", &info->silo_tokens[s], err, errlen) ||
+                           h5_attr_read_int(g, "num_documents", &info->silo_documents[s], err,
+                                            errlen) ||
+                           h5_attr_read_int64s(g, "source_tokens",
+                                               info->silo_source_tokens + (size_t)s * K,
+                                               (size_t)K, err, errlen)
+                     : h5_attr_read_int(g, "num_tokens", &info->val_tokens[s - S], err,
+                                        errlen) ||
+                           h5_attr_read_int(g, "num_documents", &info->val_documents[s - S],
+                                            err, errlen);
+        H5Gclose(g);
+        if (rc != 0) return -1;
+    }
+    return 0;
+}
+
+int datafile_read_info(const char *path, DataInfo *info, char *err, size_t errlen)
+{
+    memset(info, 0, sizeof *info);
+    hid_t file = datafile_open(path, H5P_DEFAULT, err, errlen);
+    if (file < 0) return -1;
+    H5Quiet quiet;
+    h5_quiet_begin(&quiet);
+    char msg[1536];
+    int rc = read_info(file, info, msg, sizeof msg);
+    if (rc != 0) {
+        snprintf(err, errlen, "%s: %s: the file is damaged or incomplete; re-run photon prep",
+                 path, msg);
+        datafile_info_free(info);
+    }
+    H5Fclose(file);
+    h5_quiet_end(&quiet);
+    return rc;
+}
+
+void datafile_info_free(DataInfo *info)
+{
+    if (info->source_names)
+        for (int k = 0; k < info->num_sources; k++) free(info->source_names[k]);
+    free(info->source_names);
+    free(info->silo_tokens);
+    free(info->val_tokens);
+    free(info->prep_command);
+    free(info->silo_documents);
+    free(info->silo_source_tokens);
+    free(info->val_documents);
+    free(info->partition);
+    free(info->created);
+    free(info->photon_version);
+    free(info->corpus_sha256);
+    memset(info, 0, sizeof *info);
+}
+
+int datafile_read_validation(const char *path, int source, uint32_t **tokens, size_t *n,
+                             char *err, size_t errlen)
+{
+    *tokens = NULL;
+    *n = 0;
+    DataInfo info;
+    if (datafile_read_info(path, &info, err, errlen) != 0) return -1;
+    int rc = -1;
+    hid_t file = H5I_INVALID_HID;
+    if (source < -1 || source >= info.num_sources) {
+        snprintf(err, errlen, "%s: source %d is out of range: the file has %d sources (0..%d), "
+                 "or -1 for all", path, source, info.num_sources, info.num_sources - 1);
+        goto done;
+    }
+    file = datafile_open(path, H5P_DEFAULT, err, errlen);
+    if (file < 0) goto done;
+    size_t total = 0;
+    for (int k = 0; k < info.num_sources; k++)
+        if (source < 0 || k == source) total += (size_t)info.val_tokens[k];
+    *tokens = mallocCheck((total ? total : 1) * sizeof(uint32_t));
+    for (int k = 0; k < info.num_sources; k++) {
+        if (source >= 0 && k != source) continue;
+        char name[1024], msg[512];
+        snprintf(name, sizeof name, "/validation/%s/tokens", info.source_names[k]);
+        uint32_t *part = NULL;
+        size_t m = 0;
+        if (datafile_read_token_dataset(file, name, &part, &m, msg, sizeof msg) != 0 ||
+            *n + m > total) {
+            snprintf(err, errlen, "%s: %s", path, part ? "validation sizes disagree" : msg);
+            free(part);
+            free(*tokens);
+            *tokens = NULL;
+            *n = 0;
+            goto done;
+        }
+        memcpy(*tokens + *n, part, m * sizeof(uint32_t));
+        *n += m;
+        free(part);
+    }
+    rc = 0;
+done:
+    if (file >= 0) H5Fclose(file);
+    datafile_info_free(&info);
+    return rc;
+}
+
+BPE *datafile_read_tokenizer(const char *path, char *err, size_t errlen)
+{
+    hid_t file = datafile_open(path, H5P_DEFAULT, err, errlen);
+    if (file < 0) return NULL;
+    H5Quiet quiet;
+    h5_quiet_begin(&quiet);
+    BPE *bpe = NULL;
+    char msg[512];
+    hid_t g = H5Gopen2(file, "tokenizer", H5P_DEFAULT);
+    if (g < 0) snprintf(msg, sizeof msg, "group /tokenizer is missing");
+    else bpe = bpe_load_h5(g, msg, sizeof msg);
+    if (!bpe) snprintf(err, errlen, "%s: %s: re-run photon prep", path, msg);
+    if (g >= 0) H5Gclose(g);
+    H5Fclose(file);
+    h5_quiet_end(&quiet);
+    return bpe;
+}

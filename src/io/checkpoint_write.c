@@ -1,0 +1,312 @@
+/* checkpoint_write.c: writing a checkpoint, collectively, with per-row SHA-256s, atomically
+ * renamed and pruned (see checkpoint.h; the layout is in doc/formats.md, "Checkpoint file"). */
+#include "checkpoint.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <hdf5.h>
+
+#include "check.h"
+#include "checkpoint_private.h"
+#include "h5util.h"
+#include "metrics.h"
+#include "sha256.h"
+
+static const char *topology_name(int t) { return t == TOPOLOGY_SERVER ? "server" : "allreduce"; }
+/* The rank whose outer optimizer is written: the server, or silo 0's leader (world rank 0) when
+ * every leader holds a replica. */
+static int outer_owner(const Topology *t) { return t->with_server ? t->world_size - 1 : 0; }
+
+/* ---- collective dataset writes -------------------------------------------------------------- */
+
+/* One dataset: (rows, cols) elements (ndims 2), (cols) (ndims 1, rows = 1) or one fixed-length
+ * string of cols bytes (ndims 0, rows = 1). This rank writes row `row` from buf (-1: nothing). */
+typedef struct {
+    const char *name;
+    hid_t ftype, mtype; // file and memory types (a string type for ndims 0)
+    size_t esize;       // bytes per element in memory (= in the file: little-endian hosts)
+    int ndims;
+    hsize_t rows, cols;
+    long row;
+    const void *buf;
+} DsetWrite;
+
+static int dset_write(hid_t file, hid_t dxpl, const DsetWrite *w, char *err, size_t errlen)
+{
+    int rc = -1;
+    hid_t space = H5I_INVALID_HID, mspace = H5I_INVALID_HID, ds = H5I_INVALID_HID, as = H5I_INVALID_HID, a = H5I_INVALID_HID;
+    /* The row hashes: each writer hashes its row; a bitwise OR over zeros gathers them. */
+    unsigned char *hashes = callocCheck((size_t)w->rows, SHA256_LEN);
+    if (w->row >= 0) sha256_digest(w->buf, (size_t)w->cols * w->esize, hashes + (size_t)w->row * SHA256_LEN);
+    mpiCheck(MPI_Allreduce(MPI_IN_PLACE, hashes, (int)(w->rows * SHA256_LEN), MPI_UNSIGNED_CHAR, MPI_BOR, MPI_COMM_WORLD));
+
+    hsize_t dims[2] = {w->rows, w->cols};
+    if (w->ndims == 2) space = H5Screate_simple(2, dims, NULL);
+    else if (w->ndims == 1) space = H5Screate_simple(1, &dims[1], NULL);
+    else space = H5Screate(H5S_SCALAR);
+    if ((ds = H5Dcreate2(file, w->name, w->ftype, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT)) < 0) goto done;
+    if (w->ndims == 0) mspace = H5Screate(H5S_SCALAR);
+    else mspace = H5Screate_simple(1, &dims[1], NULL);
+    if (w->row < 0) {
+        H5Sselect_none(space);
+        H5Sselect_none(mspace);
+    } else if (w->ndims == 2) {
+        hsize_t start[2] = {(hsize_t)w->row, 0}, count[2] = {1, w->cols};
+        if (H5Sselect_hyperslab(space, H5S_SELECT_SET, start, NULL, count, NULL) < 0) goto done;
+    }
+    /* Ranks with nothing to write still take part in the collective write; HDF5 wants a buffer. */
+    static const char dummy[8];
+    if (H5Dwrite(ds, w->mtype, mspace, space, dxpl, w->row >= 0 ? w->buf : dummy) < 0) goto done;
+    hsize_t hdims[2] = {w->rows, SHA256_LEN};
+    as = H5Screate_simple(2, hdims, NULL);
+    if ((a = H5Acreate2(ds, "sha256", H5T_STD_U8LE, as, H5P_DEFAULT, H5P_DEFAULT)) < 0) goto done;
+    if (H5Awrite(a, H5T_NATIVE_UCHAR, hashes) < 0) goto done;
+    rc = 0;
+done:
+    if (rc) snprintf(err, errlen, "cannot write dataset /%s", w->name);
+    if (a >= 0) H5Aclose(a);
+    if (as >= 0) H5Sclose(as);
+    if (ds >= 0) H5Dclose(ds);
+    if (mspace >= 0) H5Sclose(mspace);
+    if (space >= 0) H5Sclose(space);
+    free(hashes);
+    return rc;
+}
+
+/* ---- the test hook ------------------------------------------------------------------------- */
+
+static void maybe_crash(const char *phase, long round)
+{
+    const char *spec = getenv("PHOTON_TEST_CRASH_AT");
+    int rank;
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    if (!spec || rank != 0) return;
+    char want[32];
+    long at;
+    if (sscanf(spec, "%31[a-z]:%ld", want, &at) == 2 && !strcmp(want, phase) && at == round) {
+        fprintf(stderr, "photon train: PHOTON_TEST_CRASH_AT=%s: exiting\n", spec);
+        _exit(137);
+    }
+}
+
+static void fsync_path(const char *path)
+{
+    int fd = open(path, O_RDONLY);
+    if (fd < 0) return;
+    fsync(fd);
+    close(fd);
+}
+
+/* Rank 0, after the rename: keep the newest `keep` complete checkpoints, drop stale .tmp files
+ * (left by killed runs). */
+static void prune(const char *dir, int keep)
+{
+    char path[CKPT_PATH_MAX];
+    int n;
+    CkptEntry *e = ckpt_list_files(dir, 0, &n);
+    for (int i = keep; i < n; i++) {
+        snprintf(path, sizeof path, "%s/%s", dir, e[i].name);
+        remove(path);
+    }
+    free(e);
+    e = ckpt_list_files(dir, 1, &n);
+    for (int i = 0; i < n; i++) {
+        snprintf(path, sizeof path, "%s/%s", dir, e[i].name);
+        remove(path);
+    }
+    free(e);
+    fsync_path(dir);
+}
+
+/* ---- writing -------------------------------------------------------------------------------- */
+
+static int write_attrs(hid_t f, const CkptView *v)
+{
+    const Deck *d = v->deck;
+    const CkptState *s = v->state;
+    const Topology *t = v->topo;
+    int rc = 0;
+    rc |= h5_attr_write_fixed_string(f, "format", CKPT_FORMAT);
+    rc |= h5_attr_write_int(f, "format_version", CKPT_FORMAT_VERSION);
+    /* The model shape, as in final.h5 (weights.h reads either file). */
+    rc |= h5_attr_write_int(f, "num_layers", v->config.num_layers);
+    rc |= h5_attr_write_int(f, "num_heads", v->config.num_heads);
+    rc |= h5_attr_write_int(f, "channels", v->config.channels);
+    rc |= h5_attr_write_int(f, "max_seq_len", v->config.max_seq_len);
+    rc |= h5_attr_write_int(f, "vocab_size", v->config.vocab_size);
+    rc |= h5_attr_write_int(f, "bias", v->config.bias);
+    rc |= h5_attr_write_int(f, "num_parameters", (int64_t)v->n);
+    /* What a resumed run must share with this one. */
+    rc |= h5_attr_write_fixed_string(f, "mode", deck_mode_name(d->mode));
+    rc |= h5_attr_write_fixed_string(f, "topology", topology_name(d->topology));
+    rc |= h5_attr_write_fixed_string(f, "optimizer", optimizer_name(d->optimizer));
+    rc |= h5_attr_write_fixed_string(f, "outer", deck_outer_name(d->outer));
+    rc |= h5_attr_write_fixed_string(f, "data_file", d->data_file_abs);
+    rc |= h5_attr_write_int(f, "num_silos", t->num_silos);
+    rc |= h5_attr_write_int(f, "silo_size", t->silo_size > 0 ? t->silo_size : 0);
+    rc |= h5_attr_write_int(f, "world_size", t->world_size);
+    rc |= h5_attr_write_int(f, "local_steps", d->local_steps);
+    rc |= h5_attr_write_int(f, "steps", d->steps);
+    /* Where the run stands. */
+    rc |= h5_attr_write_int(f, "round", s->round);
+    rc |= h5_attr_write_int(f, "step", s->step);
+    rc |= h5_attr_write_double(f, "tokens_seen", s->tokens_seen);
+    rc |= h5_attr_write_double(f, "modeled_wall_s", s->modeled_wall_s);
+    rc |= h5_attr_write_double(f, "inter_bytes_total", s->inter_bytes_total);
+    rc |= h5_attr_write_double(f, "compute_s_total", s->compute_s_total);
+    rc |= h5_attr_write_double(f, "last_val_loss", s->last_val_loss);
+    rc |= h5_attr_write_int(f, "metrics_offset", s->metrics_offset);
+    return rc ? -1 : 0;
+}
+
+/* The effective deck as text (what deck.effective holds). */
+static char *effective_deck(const Deck *d)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *mem = open_memstream(&text, &len);
+    if (!mem) PHOTON_FATAL("open_memstream failed");
+    deck_print_values(d, mem);
+    fclose(mem);
+    return text;
+}
+
+static int write_all(hid_t f, const CkptView *v, char *err, size_t errlen)
+{
+    const Deck *d = v->deck;
+    const Topology *t = v->topo;
+    const int S = t->num_silos, P = t->world_size, me = t->world_rank;
+    const int leader = t->is_leader && !t->is_server;
+    int rc = -1;
+    char *effective = NULL;
+    hid_t dxpl = H5Pcreate(H5P_DATASET_XFER), str_deck = H5I_INVALID_HID, str_over = H5I_INVALID_HID, str_eff = H5I_INVALID_HID;
+    h5Check(H5Pset_dxpl_mpio(dxpl, H5FD_MPIO_COLLECTIVE));
+    if (write_attrs(f, v)) { snprintf(err, errlen, "cannot write the root attributes"); goto done; }
+    /* The outer optimizer's step count comes from its holder. */
+    int64_t outer_t = v->outer ? v->outer->t : 0;
+    if (d->mode == MODE_FEDERATED) {
+        mpiCheck(MPI_Bcast(&outer_t, 1, MPI_INT64_T, outer_owner(t), MPI_COMM_WORLD));
+        if (h5_attr_write_int(f, "outer_t", outer_t)) { snprintf(err, errlen, "cannot write attribute outer_t"); goto done; }
+    }
+    const char *groups[] = {"inner", "loader", "deck", "outer"};
+    for (int i = 0; i < 4; i++) {
+        if (i == 3 && !outer_has_m(d)) continue;
+        hid_t g = H5Gcreate2(f, groups[i], H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+        if (g < 0) { snprintf(err, errlen, "cannot create group /%s", groups[i]); goto done; }
+        H5Gclose(g);
+    }
+    DsetWrite params = {"params", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 4, 1, 1, v->n, me == 0 ? 0 : -1, v->params};
+    if (dset_write(f, dxpl, &params, err, errlen)) goto done;
+    /* A crash here leaves a half-written .tmp file (the test of never resuming from one). */
+    maybe_crash("write", v->state->round);
+
+    /* Every silo's inner state, one row per silo, written by the S leaders at once. */
+    const long my_silo = leader ? t->silo : -1;
+    DsetWrite am = {"inner/adam_m", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 4, 2, (hsize_t)S, v->n, my_silo, v->adam_m};
+    DsetWrite av = {"inner/adam_v", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 4, 2, (hsize_t)S, v->n, my_silo, v->adam_v};
+    int64_t adam_t = v->adam_t ? *v->adam_t : 0;
+    DsetWrite at = {"inner/adam_t", H5T_STD_I64LE, H5T_NATIVE_INT64, 8, 2, (hsize_t)S, 1, my_silo, &adam_t};
+    if (dset_write(f, dxpl, &am, err, errlen) || dset_write(f, dxpl, &av, err, errlen) || dset_write(f, dxpl, &at, err, errlen))
+        goto done;
+
+    /* Loader cursors: per silo (what a resume uses) and per rank (all equal inside a silo). */
+    uint64_t cur[2] = {0, 0};
+    if (v->cursor) { cur[0] = v->cursor->epoch; cur[1] = v->cursor->position; }
+    DsetWrite sc = {"loader/silo_cursor", H5T_STD_U64LE, H5T_NATIVE_UINT64, 8, 2, (hsize_t)S, 2, my_silo, cur};
+    DsetWrite rcur = {"loader/rank_cursor", H5T_STD_U64LE, H5T_NATIVE_UINT64, 8, 2, (hsize_t)P, 2, me, cur};
+    if (dset_write(f, dxpl, &sc, err, errlen) || dset_write(f, dxpl, &rcur, err, errlen)) goto done;
+
+    if (outer_has_m(d)) {
+        const int owner = me == outer_owner(t) && v->outer;
+        DsetWrite om = {"outer/m", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 4, 1, 1, v->n, owner ? 0 : -1, owner ? v->outer->m : NULL};
+        if (dset_write(f, dxpl, &om, err, errlen)) goto done;
+        if (outer_has_v(d)) {
+            DsetWrite ov = {"outer/v", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 4, 1, 1, v->n, owner ? 0 : -1, owner ? v->outer->v : NULL};
+            if (dset_write(f, dxpl, &ov, err, errlen)) goto done;
+        }
+    }
+
+    /* Provenance: the deck as given, the overrides, the effective deck (rank 0 writes them). */
+    effective = effective_deck(d);
+    const char *texts[3] = {d->deck_text ? d->deck_text : "", d->overrides ? d->overrides : "", effective};
+    const char *names[3] = {"deck/text", "deck/overrides", "deck/effective"};
+    hid_t *types[3] = {&str_deck, &str_over, &str_eff};
+    for (int i = 0; i < 3; i++) {
+        size_t len = strlen(texts[i]) + 1;
+        *types[i] = H5Tcopy(H5T_C_S1);
+        H5Tset_size(*types[i], len);
+        DsetWrite w = {names[i], *types[i], *types[i], len, 0, 1, 1, me == 0 ? 0 : -1, texts[i]};
+        if (dset_write(f, dxpl, &w, err, errlen)) goto done;
+    }
+    rc = 0;
+done:
+    for (int i = 0; i < 3; i++) {
+        hid_t ty = i == 0 ? str_deck : i == 1 ? str_over : str_eff;
+        if (ty >= 0) H5Tclose(ty);
+    }
+    free(effective);
+    H5Pclose(dxpl);
+    return rc;
+}
+
+int ckpt_write(const CkptView *v, const char *dir, int keep, char *path, size_t pathlen, char *err, size_t errlen)
+{
+    const int me = v->topo->world_rank;
+    const long round = v->state->round;
+    char tmp[CKPT_PATH_MAX];
+    H5Quiet quiet;
+    h5_quiet_begin(&quiet);
+    int failed = 0, rc = -1;
+    hid_t fapl = H5I_INVALID_HID, f = H5I_INVALID_HID;
+    snprintf(path, pathlen, "%s/ckpt-%06ld.h5", dir, round);
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    if (me == 0 && make_dirs(dir)) {
+        snprintf(err, errlen, "%s: cannot create the checkpoint directory ([checkpoint] dir): %s", dir, strerror(errno));
+        failed = 1;
+    }
+    if (photon_any_failed(failed, MPI_COMM_WORLD)) goto done;
+
+    fapl = H5Pcreate(H5P_FILE_ACCESS);
+    h5Check(H5Pset_fapl_mpio(fapl, MPI_COMM_WORLD, MPI_INFO_NULL));
+    /* Collective: every rank gets the same verdict. */
+    f = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+    if (f < 0) { snprintf(err, errlen, "%s: cannot create the checkpoint file", tmp); failed = 1; }
+    if (photon_any_failed(failed, MPI_COMM_WORLD)) goto done;
+    if (write_all(f, v, err, errlen)) failed = 1;
+    if (H5Fclose(f) < 0 && !failed) { snprintf(err, errlen, "%s: cannot close (write) the checkpoint file", tmp); failed = 1; }
+    f = H5I_INVALID_HID;
+    if (photon_any_failed(failed, MPI_COMM_WORLD)) {
+        if (!failed) snprintf(err, errlen, "%s: another rank failed to write its part", tmp);
+        if (me == 0) remove(tmp);
+        goto done;
+    }
+    maybe_crash("rename", round);
+    /* Rank 0 makes it durable, then visible under its final name. */
+    if (me == 0) {
+        fsync_path(tmp);
+        if (rename(tmp, path)) {
+            snprintf(err, errlen, "%s: cannot rename to %s: %s", tmp, path, strerror(errno));
+            remove(tmp);
+            failed = 1;
+        } else {
+            fsync_path(dir);
+        }
+    }
+    if (photon_any_failed(failed, MPI_COMM_WORLD)) {
+        if (!failed) snprintf(err, errlen, "%s: rank 0 could not rename the checkpoint", tmp);
+        goto done;
+    }
+    maybe_crash("prune", round);
+    if (me == 0) prune(dir, keep);
+    rc = 0;
+done:
+    if (f >= 0) H5Fclose(f);
+    if (fapl >= 0) H5Pclose(fapl);
+    h5_quiet_end(&quiet);
+    return rc;
+}
