@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "cmd_util.h"
 #include "datafile.h"
 #include "eval.h"
 #include "weights.h"
@@ -101,11 +102,8 @@ int cmd_eval(int argc, char **argv)
         if (rank == 0) eval_usage(stderr);
         return 2;
     }
-    char recorded[4096], why[4352]; /* without --data: the data file the run trained on */
-    if (weights_resolve_data_file(ckpt, &data, recorded, sizeof recorded, why, sizeof why)) {
-        if (rank == 0) fprintf(stderr, "photon eval: %s\n", why);
-        return 2;
-    }
+    char recorded[4096]; /* without --data: the data file the run trained on */
+    if (cmd_resolve_data("photon eval", rank, ckpt, &data, recorded, sizeof recorded)) return 2;
     /* Every rank reads the same files and so reaches the same verdict: no rank waits alone in
      * evalset_run's collective. */
     char err[6144];

@@ -11,6 +11,7 @@
 
 #include "bpe.h"
 #include "check.h"
+#include "cmd_util.h"
 #include "datafile.h"
 #include "weights.h"
 
@@ -159,11 +160,8 @@ int cmd_sample(int argc, char **argv)
         if (rank == 0) sample_usage(stderr);
         return 2;
     }
-    char recorded[4096], why[4352]; /* without --data: the data file the run trained on */
-    if (weights_resolve_data_file(ckpt, &data, recorded, sizeof recorded, why, sizeof why)) {
-        if (rank == 0) fprintf(stderr, "photon sample: %s\n", why);
-        return 2;
-    }
+    char recorded[4096]; /* without --data: the data file the run trained on */
+    if (cmd_resolve_data("photon sample", rank, ckpt, &data, recorded, sizeof recorded)) return 2;
     /* One sampler (rank 0); the others of an mpirun wait for its verdict, so all exit alike. */
     int rc = 0;
     if (rank == 0) {

@@ -2,12 +2,12 @@
  * sizes, documents, provenance. */
 #include "info.h"
 
-#include <mpi.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "check.h"
+#include "cmd_util.h"
 #include "datafile.h"
 
 static void info_usage(FILE *out)
@@ -106,12 +106,4 @@ static int info_run(int argc, char **argv)
     return 0;
 }
 
-int cmd_info(int argc, char **argv)
-{
-    int rank = 0, size = 1;
-    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-    MPI_Comm_size(MPI_COMM_WORLD, &size);
-    int status = rank == 0 ? info_run(argc, argv) : 0;
-    if (size > 1) mpiCheck(MPI_Bcast(&status, 1, MPI_INT, 0, MPI_COMM_WORLD));
-    return status;
-}
+int cmd_info(int argc, char **argv) { return cmd_on_rank0(info_run, argc, argv); }

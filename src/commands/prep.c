@@ -4,7 +4,6 @@
 
 #include <getopt.h>
 #include <glib.h>
-#include <mpi.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +12,7 @@
 
 #include "bpe.h"
 #include "check.h"
+#include "cmd_util.h"
 #include "corpus.h"
 #include "datafile.h"
 #include "partition.h"
@@ -356,12 +356,4 @@ done:
     return status;
 }
 
-int cmd_prep(int argc, char **argv)
-{
-    int rank = 0, size = 1;
-    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-    MPI_Comm_size(MPI_COMM_WORLD, &size);
-    int status = rank == 0 ? prep_run(argc, argv) : 0;
-    if (size > 1) mpiCheck(MPI_Bcast(&status, 1, MPI_INT, 0, MPI_COMM_WORLD));
-    return status;
-}
+int cmd_prep(int argc, char **argv) { return cmd_on_rank0(prep_run, argc, argv); }
