@@ -48,12 +48,16 @@ static void quiet_hdf5(H5E_auto2_t *func, void **data)
 static const char *optimizer_name(int o) { return o == OPTIM_SGD ? "sgd" : "adamw"; }
 static const char *topology_name(int t) { return t == TOPOLOGY_SERVER ? "server" : "allreduce"; }
 
-/* The outer optimizer's buffers a checkpoint holds: fedmom/nesterov m, fedadam/fedyogi m and v. */
-static int outer_has_m(const Deck *d) { return d->mode == MODE_FEDERATED && d->outer != OUTER_NAME_FEDAVG; }
-static int outer_has_v(const Deck *d)
+/* The outer optimizer's state buffers a checkpoint holds: those its table declares (outer.h), as
+ * /outer/<name> (fedmom/nesterov /outer/m, fedadam/fedyogi /outer/m and /outer/v); none outside
+ * federated mode. NULL-terminated. */
+static const char *const *outer_state_names(const Deck *d)
 {
-    return d->mode == MODE_FEDERATED && (d->outer == OUTER_NAME_FEDADAM || d->outer == OUTER_NAME_FEDYOGI);
+    static const char *const none[] = {NULL};
+    const OuterOps *ops = d->mode == MODE_FEDERATED ? outer_ops((OuterKind)d->outer) : NULL;
+    return ops ? ops->state : none;
 }
+static void outer_dset_name(char *buf, size_t len, const char *state) { snprintf(buf, len, "outer/%s", state); }
 /* The rank whose outer optimizer is written: the server, or silo 0's leader (world rank 0) when
  * every leader holds a replica. */
 static int outer_owner(const Topology *t) { return t->with_server ? t->world_size - 1 : 0; }
@@ -238,7 +242,7 @@ static int write_attrs(hid_t f, const CkptView *v)
     rc |= h5_attr_write_fixed_string(f, "mode", deck_mode_name(d->mode));
     rc |= h5_attr_write_fixed_string(f, "topology", topology_name(d->topology));
     rc |= h5_attr_write_fixed_string(f, "optimizer", optimizer_name(d->optimizer));
-    rc |= h5_attr_write_fixed_string(f, "outer", deck_outer_name(d->outer));
+    rc |= h5_attr_write_fixed_string(f, "outer", outer_kind_name((OuterKind)d->outer));
     rc |= h5_attr_write_fixed_string(f, "data_file", d->data_file_abs);
     rc |= h5_attr_write_int(f, "num_silos", t->num_silos);
     rc |= h5_attr_write_int(f, "silo_size", t->silo_size > 0 ? t->silo_size : 0);
@@ -288,7 +292,7 @@ static int write_all(hid_t f, const CkptView *v, char *err, size_t errlen)
     }
     const char *groups[] = {"inner", "loader", "deck", "outer"};
     for (int i = 0; i < 4; i++) {
-        if (i == 3 && !outer_has_m(d)) continue;
+        if (i == 3 && !outer_state_names(d)[0]) continue;
         hid_t g = H5Gcreate2(f, groups[i], H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
         if (g < 0) { snprintf(err, errlen, "cannot create group /%s", groups[i]); goto done; }
         H5Gclose(g);
@@ -314,14 +318,14 @@ static int write_all(hid_t f, const CkptView *v, char *err, size_t errlen)
     DsetWrite rcur = {"loader/rank_cursor", H5T_STD_U64LE, H5T_NATIVE_UINT64, 8, 2, (hsize_t)P, 2, me, cur};
     if (dset_write(f, dxpl, &sc, err, errlen) || dset_write(f, dxpl, &rcur, err, errlen)) goto done;
 
-    if (outer_has_m(d)) {
+    const char *const *outer_states = outer_state_names(d);
+    for (int i = 0; outer_states[i]; i++) {
         const int owner = me == outer_owner(t) && v->outer;
-        DsetWrite om = {"outer/m", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 4, 1, 1, v->n, owner ? 0 : -1, owner ? v->outer->m : NULL};
-        if (dset_write(f, dxpl, &om, err, errlen)) goto done;
-        if (outer_has_v(d)) {
-            DsetWrite ov = {"outer/v", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 4, 1, 1, v->n, owner ? 0 : -1, owner ? v->outer->v : NULL};
-            if (dset_write(f, dxpl, &ov, err, errlen)) goto done;
-        }
+        char name[64];
+        outer_dset_name(name, sizeof name, outer_states[i]);
+        DsetWrite os = {name, H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 4, 1, 1, v->n, owner ? 0 : -1,
+                        owner ? outer_state(v->outer, outer_states[i]) : NULL};
+        if (dset_write(f, dxpl, &os, err, errlen)) goto done;
     }
 
     /* Provenance: the deck as given, the overrides, the effective deck (rank 0 writes them). */
@@ -471,7 +475,6 @@ done:
 
 static const char *const required_dsets[] = {"params", "inner/adam_m", "inner/adam_v", "inner/adam_t", "loader/silo_cursor",
                                              "loader/rank_cursor", "deck/text", "deck/overrides", "deck/effective"};
-static const char *const optional_dsets[] = {"outer/m", "outer/v"};
 
 int ckpt_verify(const char *path, char *err, size_t errlen)
 {
@@ -498,10 +501,16 @@ int ckpt_verify(const char *path, char *err, size_t errlen)
     }
     for (size_t i = 0; i < sizeof required_dsets / sizeof *required_dsets; i++)
         if (verify_dataset(f, path, required_dsets[i], err, errlen)) goto done;
-    for (size_t i = 0; i < sizeof optional_dsets / sizeof *optional_dsets; i++)
-        if (H5Lexists(f, "outer", H5P_DEFAULT) > 0 && H5Lexists(f, optional_dsets[i], H5P_DEFAULT) > 0 &&
-            verify_dataset(f, path, optional_dsets[i], err, errlen))
-            goto done;
+    /* The outer state: the buffers the file's outer optimizer declares, those present. */
+    char outer[64];
+    OuterKind kind;
+    if (H5Lexists(f, "outer", H5P_DEFAULT) > 0 && !attr_read_string(f, "outer", outer, sizeof outer) &&
+        !outer_kind_parse(outer, &kind))
+        for (const char *const *st = outer_ops(kind)->state; *st; st++) {
+            char name[64];
+            outer_dset_name(name, sizeof name, *st);
+            if (H5Lexists(f, name, H5P_DEFAULT) > 0 && verify_dataset(f, path, name, err, errlen)) goto done;
+        }
     rc = 0;
 done:
     if (f >= 0) H5Fclose(f);
@@ -601,7 +610,7 @@ static int check_compatible(hid_t f, const char *path, const CkptView *v, char *
     struct { const char *attr, *key, *want; } strs[] = {
         {"mode", "federation.mode", deck_mode_name(d->mode)},
         {"optimizer", "optim.optimizer", optimizer_name(d->optimizer)},
-        {"outer", "federation.outer", deck_outer_name(d->outer)},
+        {"outer", "federation.outer", outer_kind_name((OuterKind)d->outer)},
     };
     for (size_t i = 0; i < sizeof strs / sizeof *strs; i++) {
         if (attr_read_string(f, strs[i].attr, s, sizeof s)) {
@@ -673,9 +682,13 @@ int ckpt_read(CkptView *v, const char *path, char *err, size_t errlen)
     }
     if (!failed && v->outer && d->mode == MODE_FEDERATED) {
         v->outer->t = (long)outer_t;
-        if (outer_has_m(d) && read_row(f, path, "outer/m", H5T_NATIVE_FLOAT, 1, n, 0, v->outer->m, err, errlen)) failed = 1;
-        if (!failed && outer_has_v(d) && read_row(f, path, "outer/v", H5T_NATIVE_FLOAT, 1, n, 0, v->outer->v, err, errlen))
-            failed = 1;
+        const char *const *outer_states = outer_state_names(d);
+        for (int i = 0; !failed && outer_states[i]; i++) {
+            char name[64];
+            outer_dset_name(name, sizeof name, outer_states[i]);
+            if (read_row(f, path, name, H5T_NATIVE_FLOAT, 1, n, 0, outer_state(v->outer, outer_states[i]), err, errlen))
+                failed = 1;
+        }
     }
     if (photon_any_failed(failed, MPI_COMM_WORLD)) {
         if (!failed) snprintf(err, errlen, "%s: another rank could not read its part of the checkpoint", path);
