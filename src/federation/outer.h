@@ -14,8 +14,9 @@
  * fedadam/fedyogi follow Reddi et al. 2021 ("Adaptive Federated Optimization"): v starts at τ²
  * (their v_{-1} ≥ τ²) and there is no bias correction.
  *
- * Each optimizer lives in its own file (outer_<name>.c) and fills an OuterOps table; the registry
- * below names them. Adding an optimizer: one file defining `const OuterOps outer_<name>_ops`, one
+ * Each optimizer fills an OuterOps table in its file (outer_fedavg.c; outer_momentum.c: fedmom and
+ * nesterov; outer_adaptive.c: fedadam and fedyogi); the registry below names them. Adding an
+ * optimizer: one file defining `const OuterOps outer_<name>_ops`, one
  * line in OUTER_REGISTRY (which gives it its OuterKind, its name for the deck, --help, metrics and
  * checkpoints, and its table). The checkpoint saves whatever state buffers the table declares. */
 #ifndef PHOTON_OUTER_H

@@ -13,10 +13,11 @@ Transport *transport_create(const Topology *topo, const LinkConfig *link, const 
     t->S = topo->num_silos;
     t->link = *link;
     t->codec = codec;
-    t->sc = mallocCheck((size_t)t->S * sizeof(int));
-    t->sd = mallocCheck((size_t)t->S * sizeof(int));
-    t->rc = mallocCheck((size_t)t->S * sizeof(int));
-    t->rd = mallocCheck((size_t)t->S * sizeof(int));
+    // The four count arrays in one block.
+    t->sc = mallocCheck(4 * (size_t)t->S * sizeof(int));
+    t->sd = t->sc + t->S;
+    t->rc = t->sd + t->S;
+    t->rd = t->rc + t->S;
     return t;
 }
 
@@ -24,9 +25,6 @@ void transport_free(Transport *t)
 {
     if (!t) return;
     free(t->sc);
-    free(t->sd);
-    free(t->rc);
-    free(t->rd);
     free(t->send);
     free(t->recv);
     free(t->dec);
