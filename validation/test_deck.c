@@ -56,7 +56,7 @@ int main(void)
     CHECK(d.layers == 3 && d.channels == 64 && d.heads == 4 && d.bias == 0);
     CHECK(d.lr == 0.5 && d.optimizer == OPTIM_SGD);
     CHECK(!strcmp(d.data_file, "/tmp/x.h5"));
-    CHECK(d.silos == 4 && d.local_steps == 5 && d.outer == OUTER_NAME_NESTEROV);
+    CHECK(d.silos == 4 && d.local_steps == 5 && d.outer == OUTER_NESTEROV);
     CHECK(d.num_fault_rounds == 3 && d.fault_rounds[0] == 1 && d.fault_rounds[2] == 5);
     CHECK(d.steps == 20 && d.seq_len == 256 && d.beta2 == 0.95); /* defaults stay */
     CHECK(d.deck_text && strstr(d.deck_text, "channels = 64"));

@@ -146,14 +146,14 @@ int main(int argc, char **argv)
         float *m_before = malloc(N * sizeof(float));
         for (long r = 0; r < 3; r++) {
             OuterOpt *o = fed_outer(f);
-            if (o) memcpy(m_before, o->m, N * sizeof(float));
+            if (o) memcpy(m_before, outer_state(o, "m"), N * sizeof(float));
             int rc = run_round(f, r, all, -1, 1.0, &st);
             if (r == 1) {
                 CHECK(rc == 1 && st.skipped, "C: round 1 must be skipped (rc %d)", rc);
                 CHECK(st.survivors == S - 1 && st.dropped[0] == DROP_NONFINITE, "C: silo 0 dropped");
                 CHECK(memcmp(theta, before, N * sizeof(float)) == 0, "C: a skipped round changed theta");
                 CHECK(strstr(st.reason, "round skipped") != NULL, "C: reason '%s'", st.reason);
-                if (o) CHECK(o->t == 1 && memcmp(m_before, o->m, N * sizeof(float)) == 0,
+                if (o) CHECK(o->t == 1 && memcmp(m_before, outer_state(o, "m"), N * sizeof(float)) == 0,
                              "C: a skipped round changed the outer state (t = %ld)", o->t);
                 // Nothing to average with: each leader keeps its own vector, nothing travels.
                 uint64_t bytes = st.bytes_total;

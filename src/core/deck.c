@@ -28,8 +28,6 @@ static const char *const optimizer_names[] = {"adamw", "sgd", NULL};
 static const char *const mode_names[] = {"federated", "centralized", "ddp", NULL};
 static const char *const topology_names[] = {"allreduce", "server", NULL};
 static const char *const inner_state_names[] = {"keep", "reset", "average", NULL};
-static const char *const emulate_names[] = {"off", "model", "sleep", NULL};
-static const char *const outer_names[] = {"fedavg", "fedmom", "nesterov", "fedadam", "fedyogi", NULL};
 static const char *const device_names[] = {"cpu", "cuda", NULL};
 static const char *const precision_names[] = {"fp32", "bf16", NULL};
 
@@ -87,7 +85,7 @@ static const DeckKey deck_keys[] = {
 
     {"link", "bandwidth_mbps", K_DOUBLE, F(bandwidth_mbps), "1000", 1e-6, BIG, NULL, "bandwidth of each inter-silo link, megabits per second"},
     {"link", "latency_ms", K_DOUBLE, F(latency_ms), "10", 0, BIG, NULL, "one-way latency of the inter-silo links, milliseconds, charged once per communication phase (doc/federation.md)"},
-    {"link", "emulate", K_ENUM, F(emulate), "model", 0, 0, emulate_names, "off: count bytes only; model: also add the modeled transfer time to a modeled wall clock; sleep: really delay inter-silo transfers to the link's speed"},
+    {"link", "emulate", K_ENUM, F(emulate), "model", 0, 0, link_emulation_names, "off: count bytes only; model: also add the modeled transfer time to a modeled wall clock; sleep: really delay inter-silo transfers to the link's speed"},
 
     {"eval", "every", K_INT, F(eval_every), "10", 0, INT_MAX, NULL, "rounds between validations of the global model (0 = only at the end)"},
     {"eval", "tokens", K_LONG, F(eval_tokens), "32768", 0, BIG, NULL, "validation tokens scored per evaluation, spread evenly over the sources (0 = all)"},
@@ -102,7 +100,6 @@ static const char *const section_order[] = {"model", "optim", "data", "run", "fe
 #define NUM_SECTIONS (sizeof section_order / sizeof section_order[0])
 
 const char *deck_mode_name(int mode) { return mode_names[mode]; }
-const char *deck_outer_name(int outer) { return outer_names[outer]; }
 
 /* ---- setting one key from text ------------------------------------------------------------ */
 

@@ -8,6 +8,9 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "link.h"  /* LinkEmulation, link_emulation_names */
+#include "outer.h" /* OuterKind, outer_names */
+
 #define DECK_STR_MAX 512
 #define DECK_LIST_MAX 64
 
@@ -15,8 +18,6 @@ typedef enum { OPTIM_ADAMW, OPTIM_SGD } InnerOptimizer;
 typedef enum { MODE_FEDERATED, MODE_CENTRALIZED, MODE_DDP } RunMode;
 typedef enum { TOPOLOGY_ALLREDUCE, TOPOLOGY_SERVER } TopologyKind;
 typedef enum { INNER_KEEP, INNER_RESET, INNER_AVERAGE } InnerState;
-typedef enum { EMULATE_OFF, EMULATE_MODEL, EMULATE_SLEEP } LinkEmulate;
-typedef enum { OUTER_NAME_FEDAVG, OUTER_NAME_FEDMOM, OUTER_NAME_NESTEROV, OUTER_NAME_FEDADAM, OUTER_NAME_FEDYOGI } OuterName;
 typedef enum { DEVICE_CPU, DEVICE_CUDA } DeviceKind;
 typedef enum { PRECISION_FP32, PRECISION_BF16 } PrecisionKind;
 
@@ -44,7 +45,7 @@ typedef struct {
     int silos;
     int topology; /* TopologyKind */
     int local_steps;
-    int outer;    /* OuterName */
+    int outer;    /* OuterKind */
     double outer_lr, outer_momentum, outer_beta1, outer_beta2, outer_tau;
     int inner_state; /* InnerState */
     int clients_per_round, min_clients;
@@ -56,7 +57,7 @@ typedef struct {
     double fault_prob;
     /* [link] */
     double bandwidth_mbps, latency_ms;
-    int emulate; /* LinkEmulate */
+    int emulate; /* LinkEmulation */
     /* [eval] */
     int eval_every;
     long eval_tokens;
@@ -93,6 +94,5 @@ void deck_print_values(const Deck *d, FILE *out);
 
 /* Names of the enumerated values, for messages and metrics. */
 const char *deck_mode_name(int mode);
-const char *deck_outer_name(int outer);
 
 #endif

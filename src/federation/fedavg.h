@@ -1,11 +1,16 @@
 /* fedavg.h: one federated round on flat parameter vectors (Photon / DiLoCo).
  *
  * Every participating silo starts the round from the global model θ, runs H local steps and
- * ends at θ_k. What travels between silos is θ_k (the same bytes as the pseudo-gradient
- * Δ_k = θ − θ_k). The round's aggregate is the token-weighted mean
+ * ends at θ_k. What travels between silos is its pseudo-gradient Δ_k = θ − θ_k, encoded by a
+ * codec (codec.h; the lossless fp32 codec carries θ_k's floats). The round's aggregate is the
+ * token-weighted mean
  *     θ̄ = Σ_k p_k θ_k,   p_k = w_k / Σ_j w_j   (w_k: tokens silo k processed)
  * over the surviving participants, and the outer optimizer (outer.h) turns Δ = θ − θ̄ into the
  * new θ. doc/federation.md describes the algorithm, both topologies and the cost formulas.
+ *
+ * Layers: this file orchestrates a round on top of round_policy.h (sampling, faults, drop
+ * decisions: pure functions), transport.h (the topology's data movement and its accounting),
+ * codec.h (a silo vector's bytes) and outer.h (the outer step).
  *
  * Determinism: p_k is computed in double (Σ over survivors in ascending silo order), then used as
  * float; θ̄ is ALWAYS summed in ascending silo order with the same float operations
@@ -26,41 +31,8 @@
 
 #include "link.h"
 #include "outer.h"
+#include "round_policy.h"
 #include "topology.h"
-
-#define FED_REASON_MAX 320
-#define FAULT_ROUNDS_MAX 64
-
-/* Which participants the aggregate leaves out (see doc/federation.md, "Dropping"). Non-finite
- * pseudo-gradients are always dropped. */
-typedef struct {
-    // A participant whose ‖Δ_k‖ exceeds outlier_factor × the median ‖Δ‖ of the finite participants
-    // is dropped. Applied only with at least 3 finite participants and a positive median (with 2,
-    // "the median" is their mean and cannot single out one of them); 0 disables the rule.
-    double outlier_factor;
-    // The round proceeds when at least this many participants survive, else it is skipped: θ and
-    // the outer optimizer's state stay as they were. Values below 1 act as 1.
-    int min_clients;
-} DropPolicy;
-
-/* Fault injection, for tests and for users who want to see the drop rule work: silo `silo` reports
- * a model with a NaN in it at the listed rounds, and at any round with probability `prob` (a GSL
- * mt19937 seeded from (seed, round): the same decision on every rank, every run). The NaN is put
- * into a copy of θ_k before the metadata step, so detection runs on the real data path. A silo
- * that does not participate in a round cannot fail in it. */
-typedef struct {
-    int silo;          // < 0: no faults
-    const int *rounds; // (num_rounds) 0-based rounds at which the silo fails (copied by fed_set_fault)
-    int num_rounds;
-    double prob;       // in [0, 1]: probability of failing in any other round
-    unsigned long seed;
-} FaultConfig;
-
-/* Whether `silo` fails at `round` under fc (NULL: never). */
-int fault_fires(const FaultConfig *fc, int silo, long round);
-
-/* dropped[k]: why silo k's model was left out of the round's aggregate (0: it was not). */
-enum { DROP_NONE = 0, DROP_NONFINITE = 1, DROP_OUTLIER = 2 };
 
 /* One exchange's outcome. Everything but the per-rank counters (bytes_sent, bytes_recv,
  * comm_seconds) is identical on every leader and on the server. The arrays belong to the
@@ -127,11 +99,7 @@ void fed_mean(Federation *f, const float *x_local, float *x_mean, size_t n, Roun
  * this exchange (round -1, every silo participating). */
 void fed_allreduce_mean(Federation *f, float *g, size_t n, RoundStats *st);
 
-/* Client sampling: `k` of the S silos take part in `round`, chosen by a GSL mt19937 seeded from
- * (seed, round): identical on every rank without communication. k <= 0 or k >= S: all. */
-void fed_sample_clients(unsigned long seed, long round, int S, int k, int *participating);
-
-/* The outer optimizer this rank holds (to checkpoint or restore m, v, t), or NULL if none. */
+/* The outer optimizer this rank holds (to checkpoint or restore its state and t), or NULL. */
 OuterOpt *fed_outer(Federation *f);
 
 #endif

@@ -9,12 +9,12 @@
 
 #include "check.h"
 
-static const char *const link_names[] = {"off", "model", "sleep"};
+const char *const link_emulation_names[] = {"off", "model", "sleep", NULL};
 
 int link_emulation_parse(const char *s, LinkEmulation *e)
 {
-    for (int i = 0; i < 3; i++)
-        if (strcmp(s, link_names[i]) == 0) {
+    for (int i = 0; link_emulation_names[i]; i++)
+        if (strcmp(s, link_emulation_names[i]) == 0) {
             *e = (LinkEmulation)i;
             return 0;
         }
@@ -23,7 +23,7 @@ int link_emulation_parse(const char *s, LinkEmulation *e)
 
 const char *link_emulation_name(LinkEmulation e)
 {
-    return ((int)e >= 0 && (int)e < 3) ? link_names[e] : "?";
+    return ((int)e >= LINK_OFF && e <= LINK_SLEEP) ? link_emulation_names[e] : "?";
 }
 
 int link_config_check(const LinkConfig *l, char *err, size_t errlen)
@@ -51,8 +51,6 @@ double link_phase_seconds(const LinkConfig *l, LinkPhase p)
     return l->latency_ms * 1e-3 + (double)p.busiest_bytes * 8.0 / (l->bandwidth_mbps * 1e6);
 }
 
-static uint64_t ceil_div(uint64_t a, uint64_t b) { return (a + b - 1) / b; }
-
 LinkPhase link_allgather_records(int S, size_t record_bytes)
 {
     LinkPhase p = {0, 0};
@@ -62,25 +60,25 @@ LinkPhase link_allgather_records(int S, size_t record_bytes)
     return p;
 }
 
-LinkPhase link_reduce_scatter(size_t n, int s)
+LinkPhase link_reduce_scatter(uint64_t payload_bytes, uint64_t chunk_bytes, int s)
 {
-    // Owner j receives s−1 copies of its chunk (at most c floats); a sender sends n − c_j floats,
+    // Owner j receives s−1 copies of its chunk (at most c bytes); a sender sends B − c_j bytes,
     // which never exceeds (s−1)·c. So the busiest direction is the largest owner's downlink.
     LinkPhase p = {0, 0};
-    if (s < 2 || n == 0) return p;
-    p.total_bytes = 4 * (uint64_t)n * (uint64_t)(s - 1);
-    p.busiest_bytes = 4 * (uint64_t)(s - 1) * ceil_div(n, (uint64_t)s);
+    if (s < 2 || payload_bytes == 0) return p;
+    p.total_bytes = payload_bytes * (uint64_t)(s - 1);
+    p.busiest_bytes = (uint64_t)(s - 1) * chunk_bytes;
     return p;
 }
 
-LinkPhase link_allgather_chunks(size_t n, int s, int S)
+LinkPhase link_allgather_chunks(uint64_t payload_bytes, uint64_t chunk_bytes, int s, int S)
 {
     // Owner j sends its chunk to the S−1 other leaders: (S−1)·c on the largest owner's uplink,
-    // which is at least what any leader receives (n − c_j as an owner, n when not an owner).
+    // which is at least what any leader receives (B − c_j as an owner, B when not an owner).
     LinkPhase p = {0, 0};
-    if (S < 2 || s < 1 || n == 0) return p;
-    p.total_bytes = 4 * (uint64_t)n * (uint64_t)(S - 1);
-    p.busiest_bytes = 4 * (uint64_t)(S - 1) * ceil_div(n, (uint64_t)s);
+    if (S < 2 || s < 1 || payload_bytes == 0) return p;
+    p.total_bytes = payload_bytes * (uint64_t)(S - 1);
+    p.busiest_bytes = (uint64_t)(S - 1) * chunk_bytes;
     return p;
 }
 

@@ -20,6 +20,10 @@
 
 typedef enum { LINK_OFF, LINK_MODEL, LINK_SLEEP } LinkEmulation;
 
+/* "off", "model", "sleep", NULL: the one table of names, in LinkEmulation order (the deck's
+ * [link] emulate key reads it too). */
+extern const char *const link_emulation_names[];
+
 typedef struct {
     double bandwidth_mbps; // megabits (1e6 bits) per second, each direction of each link
     double latency_ms;     // one-way latency per phase
@@ -41,16 +45,17 @@ typedef struct {
 /* T_phase above; 0 when the emulation is off or nothing moves. */
 double link_phase_seconds(const LinkConfig *l, LinkPhase p);
 
-/* The phases the federation's exchanges are made of. S: leaders, s: senders (survivors), n:
- * floats in the vector, c = ⌈n/s⌉ the largest chunk.
+/* The phases the federation's exchanges are made of. S: leaders, s: senders (survivors); a
+ * vector split into s chunks travels as B bytes in all (the chunks' encoded sizes summed, see
+ * codec.h), the largest chunk (of ⌈n/s⌉ values) as c bytes.
  *   allgather of one r-byte record per leader:  total S(S−1)r,  busiest (S−1)r
- *   reduce-scatter, s owners of chunks:          total 4n(s−1),  busiest 4(s−1)c
- *   all-gather of the s chunks to S leaders:     total 4n(S−1),  busiest 4(S−1)c
+ *   reduce-scatter, s owners of chunks:          total B(s−1),   busiest (s−1)c
+ *   all-gather of the s chunks to S leaders:     total B(S−1),   busiest (S−1)c
  *   s senders -> server, b bytes each:           total = busiest = s·b  (server's downlink)
  *   server -> S leaders, b bytes each:           total = busiest = S·b  (server's uplink) */
 LinkPhase link_allgather_records(int S, size_t record_bytes);
-LinkPhase link_reduce_scatter(size_t n, int s);
-LinkPhase link_allgather_chunks(size_t n, int s, int S);
+LinkPhase link_reduce_scatter(uint64_t payload_bytes, uint64_t chunk_bytes, int s);
+LinkPhase link_allgather_chunks(uint64_t payload_bytes, uint64_t chunk_bytes, int s, int S);
 LinkPhase link_to_server(int senders, size_t bytes_each);
 LinkPhase link_from_server(int S, size_t bytes_each);
 

@@ -4,16 +4,22 @@
 #ifndef PHOTON_CHECKPOINT_PRIVATE_H
 #define PHOTON_CHECKPOINT_PRIVATE_H
 
+#include <stdio.h>
+
 #include "checkpoint.h"
 
 static inline const char *optimizer_name(int o) { return o == OPTIM_SGD ? "sgd" : "adamw"; }
 
-/* The outer optimizer's buffers a checkpoint holds: fedmom/nesterov m, fedadam/fedyogi m and v. */
-static inline int outer_has_m(const Deck *d) { return d->mode == MODE_FEDERATED && d->outer != OUTER_NAME_FEDAVG; }
-static inline int outer_has_v(const Deck *d)
+/* The outer optimizer's state buffers a checkpoint holds: those its table declares (outer.h), as
+ * /outer/<name> (fedmom/nesterov /outer/m, fedadam/fedyogi /outer/m and /outer/v); none outside
+ * federated mode. NULL-terminated. */
+static inline const char *const *outer_state_names(const Deck *d)
 {
-    return d->mode == MODE_FEDERATED && (d->outer == OUTER_NAME_FEDADAM || d->outer == OUTER_NAME_FEDYOGI);
+    static const char *const none[] = {NULL};
+    const OuterOps *ops = d->mode == MODE_FEDERATED ? outer_ops((OuterKind)d->outer) : NULL;
+    return ops ? ops->state : none;
 }
+static inline void outer_dset_name(char *buf, size_t len, const char *state) { snprintf(buf, len, "outer/%s", state); }
 
 typedef struct { long round; char name[64]; } CkptEntry;
 

@@ -80,7 +80,6 @@ done:
 
 static const char *const required_dsets[] = {"params", "inner/adam_m", "inner/adam_v", "inner/adam_t", "loader/silo_cursor",
                                              "loader/rank_cursor", "deck/text", "deck/overrides", "deck/effective"};
-static const char *const optional_dsets[] = {"outer/m", "outer/v"};
 
 int ckpt_verify(const char *path, char *err, size_t errlen)
 {
@@ -106,10 +105,16 @@ int ckpt_verify(const char *path, char *err, size_t errlen)
     }
     for (size_t i = 0; i < sizeof required_dsets / sizeof *required_dsets; i++)
         if (verify_dataset(f, path, required_dsets[i], err, errlen)) goto done;
-    for (size_t i = 0; i < sizeof optional_dsets / sizeof *optional_dsets; i++)
-        if (H5Lexists(f, "outer", H5P_DEFAULT) > 0 && H5Lexists(f, optional_dsets[i], H5P_DEFAULT) > 0 &&
-            verify_dataset(f, path, optional_dsets[i], err, errlen))
-            goto done;
+    /* The outer state: the buffers the file's outer optimizer declares, those present. */
+    char outer[64];
+    OuterKind kind;
+    if (H5Lexists(f, "outer", H5P_DEFAULT) > 0 && !h5_attr_read_string_buf(f, "outer", outer, sizeof outer) &&
+        !outer_kind_parse(outer, &kind))
+        for (const char *const *st = outer_ops(kind)->state; *st; st++) {
+            char name[64];
+            outer_dset_name(name, sizeof name, *st);
+            if (H5Lexists(f, name, H5P_DEFAULT) > 0 && verify_dataset(f, path, name, err, errlen)) goto done;
+        }
     rc = 0;
 done:
     if (f >= 0) H5Fclose(f);
@@ -186,7 +191,7 @@ static int check_compatible(hid_t f, const char *path, const CkptView *v, char *
     struct { const char *attr, *key, *want; } strs[] = {
         {"mode", "federation.mode", deck_mode_name(d->mode)},
         {"optimizer", "optim.optimizer", optimizer_name(d->optimizer)},
-        {"outer", "federation.outer", deck_outer_name(d->outer)},
+        {"outer", "federation.outer", outer_kind_name((OuterKind)d->outer)},
     };
     for (size_t i = 0; i < sizeof strs / sizeof *strs; i++) {
         if (h5_attr_read_string_buf(f, strs[i].attr, s, sizeof s)) {
@@ -257,9 +262,13 @@ int ckpt_read(CkptView *v, const char *path, char *err, size_t errlen)
     }
     if (!failed && v->outer && d->mode == MODE_FEDERATED) {
         v->outer->t = (long)outer_t;
-        if (outer_has_m(d) && read_row(f, path, "outer/m", H5T_NATIVE_FLOAT, 1, n, 0, v->outer->m, err, errlen)) failed = 1;
-        if (!failed && outer_has_v(d) && read_row(f, path, "outer/v", H5T_NATIVE_FLOAT, 1, n, 0, v->outer->v, err, errlen))
-            failed = 1;
+        const char *const *outer_states = outer_state_names(d);
+        for (int i = 0; !failed && outer_states[i]; i++) {
+            char name[64];
+            outer_dset_name(name, sizeof name, outer_states[i]);
+            if (read_row(f, path, name, H5T_NATIVE_FLOAT, 1, n, 0, outer_state(v->outer, outer_states[i]), err, errlen))
+                failed = 1;
+        }
     }
     if (photon_any_failed(failed, MPI_COMM_WORLD)) {
         if (!failed) snprintf(err, errlen, "%s: another rank could not read its part of the checkpoint", path);

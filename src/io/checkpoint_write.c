@@ -145,7 +145,7 @@ static int write_attrs(hid_t f, const CkptView *v)
     rc |= h5_attr_write_fixed_string(f, "mode", deck_mode_name(d->mode));
     rc |= h5_attr_write_fixed_string(f, "topology", topology_name(d->topology));
     rc |= h5_attr_write_fixed_string(f, "optimizer", optimizer_name(d->optimizer));
-    rc |= h5_attr_write_fixed_string(f, "outer", deck_outer_name(d->outer));
+    rc |= h5_attr_write_fixed_string(f, "outer", outer_kind_name((OuterKind)d->outer));
     rc |= h5_attr_write_fixed_string(f, "data_file", d->data_file_abs);
     rc |= h5_attr_write_int(f, "num_silos", t->num_silos);
     rc |= h5_attr_write_int(f, "silo_size", t->silo_size > 0 ? t->silo_size : 0);
@@ -195,7 +195,7 @@ static int write_all(hid_t f, const CkptView *v, char *err, size_t errlen)
     }
     const char *groups[] = {"inner", "loader", "deck", "outer"};
     for (int i = 0; i < 4; i++) {
-        if (i == 3 && !outer_has_m(d)) continue;
+        if (i == 3 && !outer_state_names(d)[0]) continue;
         hid_t g = H5Gcreate2(f, groups[i], H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
         if (g < 0) { snprintf(err, errlen, "cannot create group /%s", groups[i]); goto done; }
         H5Gclose(g);
@@ -221,14 +221,14 @@ static int write_all(hid_t f, const CkptView *v, char *err, size_t errlen)
     DsetWrite rcur = {"loader/rank_cursor", H5T_STD_U64LE, H5T_NATIVE_UINT64, 8, 2, (hsize_t)P, 2, me, cur};
     if (dset_write(f, dxpl, &sc, err, errlen) || dset_write(f, dxpl, &rcur, err, errlen)) goto done;
 
-    if (outer_has_m(d)) {
+    const char *const *outer_states = outer_state_names(d);
+    for (int i = 0; outer_states[i]; i++) {
         const int owner = me == outer_owner(t) && v->outer;
-        DsetWrite om = {"outer/m", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 4, 1, 1, v->n, owner ? 0 : -1, owner ? v->outer->m : NULL};
-        if (dset_write(f, dxpl, &om, err, errlen)) goto done;
-        if (outer_has_v(d)) {
-            DsetWrite ov = {"outer/v", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 4, 1, 1, v->n, owner ? 0 : -1, owner ? v->outer->v : NULL};
-            if (dset_write(f, dxpl, &ov, err, errlen)) goto done;
-        }
+        char name[64];
+        outer_dset_name(name, sizeof name, outer_states[i]);
+        DsetWrite os = {name, H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 4, 1, 1, v->n, owner ? 0 : -1,
+                        owner ? outer_state(v->outer, outer_states[i]) : NULL};
+        if (dset_write(f, dxpl, &os, err, errlen)) goto done;
     }
 
     /* Provenance: the deck as given, the overrides, the effective deck (rank 0 writes them). */

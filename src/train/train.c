@@ -427,7 +427,7 @@ static void print_banner(const Trainer *tr)
            tr->info.num_sources, d->batch_size, d->seq_len);
     if (d->mode == MODE_FEDERATED)
         printf("federation: %ld rounds x %d local steps, outer %s lr %g, inner state %s, topology %s\n", d->steps / d->local_steps,
-               d->local_steps, deck_outer_name(d->outer), d->outer_lr, d->inner_state == INNER_KEEP ? "keep" : d->inner_state == INNER_RESET ? "reset" : "average",
+               d->local_steps, outer_kind_name((OuterKind)d->outer), d->outer_lr, d->inner_state == INNER_KEEP ? "keep" : d->inner_state == INNER_RESET ? "reset" : "average",
                d->topology == TOPOLOGY_SERVER ? "server" : "allreduce");
 #ifdef PHOTON_CUDA
     if (tr->gpu.model)
@@ -437,7 +437,7 @@ static void print_banner(const Trainer *tr)
 #endif
     if (d->mode != MODE_CENTRALIZED)
         printf("links: %g Mbps, %g ms latency, emulation %s\n", d->bandwidth_mbps, d->latency_ms,
-               d->emulate == EMULATE_OFF ? "off" : d->emulate == EMULATE_MODEL ? "model" : "sleep");
+               link_emulation_name((LinkEmulation)d->emulate));
     fflush(stdout);
 }
 

@@ -1,0 +1,78 @@
+/* transport.c: what every topology's transport shares (transport.h): creation, the canonical
+ * accumulation, and the timed, counted phases. */
+#include "transport_impl.h"
+
+#include <limits.h>
+#include <stdlib.h>
+
+Transport *transport_create(const Topology *topo, const LinkConfig *link, const Codec *codec)
+{
+    Transport *t = callocCheck(1, sizeof *t);
+    t->ops = topo->with_server ? &transport_server_ops : &transport_allreduce_ops;
+    t->topo = topo;
+    t->S = topo->num_silos;
+    t->link = *link;
+    t->codec = codec;
+    // The four count arrays in one block.
+    t->sc = mallocCheck(4 * (size_t)t->S * sizeof(int));
+    t->sd = t->sc + t->S;
+    t->rc = t->sd + t->S;
+    t->rd = t->rc + t->S;
+    return t;
+}
+
+void transport_free(Transport *t)
+{
+    if (!t) return;
+    free(t->sc);
+    free(t->send);
+    free(t->recv);
+    free(t->dec);
+    free(t);
+}
+
+const TransportOps *transport_ops(const Transport *t) { return t->ops; }
+
+void transport_check_count(const Codec *codec, size_t n)
+{
+    size_t bytes = codec->encoded_bytes(n);
+    if (bytes > (size_t)INT_MAX || codec_fp32.encoded_bytes(n) > (size_t)INT_MAX)
+        PHOTON_FATAL("a vector of %zu values (%zu bytes as %s) exceeds one MPI message (%d bytes)", n,
+                     bytes, codec->name, INT_MAX);
+}
+
+int mpi_count(size_t bytes)
+{
+    if (bytes > (size_t)INT_MAX) PHOTON_FATAL("%zu bytes exceed one MPI message (%d bytes)", bytes, INT_MAX);
+    return (int)bytes;
+}
+
+void *transport_scratch(void **buf, size_t *cap, size_t bytes)
+{
+    if (bytes > *cap) {
+        free(*buf);
+        *buf = mallocCheck(bytes);
+        *cap = bytes;
+    }
+    return *buf;
+}
+
+void transport_accumulate(float *acc, const float *x, size_t cnt, float p, int first)
+{
+    if (first) {
+#pragma omp parallel for schedule(static) if (cnt > 65536)
+        for (size_t i = 0; i < cnt; i++) acc[i] = p * x[i];
+    } else {
+#pragma omp parallel for schedule(static) if (cnt > 65536)
+        for (size_t i = 0; i < cnt; i++) acc[i] += p * x[i];
+    }
+}
+
+void phase_end(const Transport *t, Phase *ph, LinkPhase cost, Traffic *tr)
+{
+    double modeled = link_phase_seconds(&t->link, cost);
+    int64_t slept = link_wait(&t->link, ph->mpi_ns, modeled);
+    tr->comm_seconds += (double)(ph->mpi_ns + slept) * 1e-9;
+    tr->modeled_seconds += modeled;
+    tr->bytes_total += cost.total_bytes;
+}

@@ -1,0 +1,71 @@
+/* transport.h: how a round's data moves between the silo leaders (and the server): one interface,
+ * one implementation per topology (transport_allreduce.c, transport_server.c).
+ *
+ * fedavg.c is the only caller. Every operation is collective over the inter-silo communicators:
+ * every leader and the server call the same operations in the same order; other ranks never call
+ * them. Each operation times its MPI calls, counts the bytes this rank sent and received, adds
+ * the link model's time (link.h) and, under LINK_SLEEP, sleeps the difference: all into the
+ * caller's Traffic.
+ *
+ * Determinism: the weighted mean is summed in ascending silo order (the survivors' order) with
+ * the same float operations by whichever rank owns an element,
+ *     acc = p_first·x_first;  acc += p_k·x_k  (k ascending)
+ * (transport_accumulate), so both topologies give bitwise the same mean. Silos' vectors travel
+ * through the Transport's codec (codec.h); results (means, the new θ) travel as fp32.
+ *
+ * Adding a topology: one file filling a TransportOps, one line in transport_create. */
+#ifndef PHOTON_TRANSPORT_H
+#define PHOTON_TRANSPORT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "codec.h"
+#include "link.h"
+#include "topology.h"
+
+/* What this rank's inter-silo traffic cost; operations ADD to it. */
+typedef struct {
+    uint64_t bytes_sent, bytes_recv; // by this rank
+    uint64_t bytes_total;            // by all ranks (the formulas of link.h)
+    double comm_seconds;             // this rank's wall time in MPI calls (+ LINK_SLEEP delays)
+    double modeled_seconds;          // the link model's time (0 with LINK_OFF)
+} Traffic;
+
+/* A weighted mean over the s survivors. */
+typedef struct {
+    int s;
+    const int *surv;   // (s) survivors, ascending silo order
+    const float *p;    // (s) their weights
+    const float *ref;  // (n) the reference every rank holds (codec.h), or NULL for 0
+    const float *x;    // (n) this leader's vector; read only when it is a survivor
+    float *out;        // (n) the mean, on the ranks that aggregate (see weighted_mean); may equal x
+    size_t n;
+} MeanJob;
+
+typedef struct Transport Transport;
+
+typedef struct {
+    const char *name;
+    /* Every leader's record (REC_LEN doubles, round_policy.h; the server passes NULL) to the ranks
+     * that decide: returns 1 there, with all S records in `records` (S × REC_LEN), 0 elsewhere.
+     * allreduce: every leader decides; server: the server does. */
+    int (*gather_records)(Transport *t, const double *mine, double *records, Traffic *tr);
+    /* `bytes` of buf from the ranks that decide or aggregate to every leader. allreduce: every
+     * leader already holds them, nothing moves; server: MPI_Bcast over the intercommunicator. */
+    void (*broadcast)(Transport *t, void *buf, size_t bytes, Traffic *tr);
+    /* job->out = Σ_j p_j·x_{surv_j} on the aggregating ranks: every leader (allreduce:
+     * reduce-scatter by MPI_Alltoallv, each chunk summed by its owner, then MPI_Allgatherv), or the
+     * server (the survivors upload, the server sums as they arrive; follow with broadcast). */
+    void (*weighted_mean)(Transport *t, const MeanJob *job, Traffic *tr);
+} TransportOps;
+
+/* Local. The topology's transport, moving silo vectors with `codec`; topo and codec must outlive
+ * it. Only leaders and the server create one. */
+Transport *transport_create(const Topology *topo, const LinkConfig *link, const Codec *codec);
+void transport_free(Transport *t);
+const TransportOps *transport_ops(const Transport *t);
+/* Stops the run when one vector of n values cannot travel in one MPI message (int byte counts). */
+void transport_check_count(const Codec *codec, size_t n);
+
+#endif

@@ -1,0 +1,103 @@
+/* transport_allreduce.c: the allreduce topology's transport (transport.h). The leaders talk among
+ * themselves over topo->leaders; every leader decides and aggregates, so nothing is broadcast. */
+#include "transport_impl.h"
+
+#include <string.h>
+
+static int allreduce_gather_records(Transport *t, const double *mine, double *records, Traffic *tr)
+{
+    const int S = t->S;
+    Phase ph = {0};
+    PHASE_MPI(&ph, MPI_Allgather(mine, REC_LEN, MPI_DOUBLE, records, REC_LEN, MPI_DOUBLE,
+                                 t->topo->leaders));
+    tr->bytes_sent += (uint64_t)(S - 1) * REC_BYTES;
+    tr->bytes_recv += (uint64_t)(S - 1) * REC_BYTES;
+    phase_end(t, &ph, link_allgather_records(S, REC_BYTES), tr);
+    return 1;
+}
+
+static void allreduce_broadcast(Transport *t, void *buf, size_t bytes, Traffic *tr)
+{
+    // Every leader decided and aggregated itself: it already holds what a broadcast would bring.
+}
+
+/* A hand-made reduce-scatter (MPI_Alltoallv: chunk j of every survivor's encoded x goes to
+ * survivor j, who decodes the s pieces and sums them in canonical order) then an MPI_Allgatherv
+ * of the summed chunks, as fp32, to every leader. */
+static void allreduce_weighted_mean(Transport *t, const MeanJob *job, Traffic *tr)
+{
+    const Codec *c = t->codec, *f32 = &codec_fp32;
+    const int S = t->S, s = job->s, me = t->topo->silo;
+    const size_t n = job->n;
+    int jm = -1;
+    for (int j = 0; j < s; j++)
+        if (job->surv[j] == me) jm = j;
+    // Chunk j of n: base or base+1 values, the first n % s chunks one longer.
+    const size_t base = n / (size_t)s, rem = n % (size_t)s;
+#define CHUNK_CNT(j) (base + ((size_t)(j) < rem))
+#define CHUNK_OFF(j) ((size_t)(j) * base + ((size_t)(j) < rem ? (size_t)(j) : rem))
+    const size_t mine = jm >= 0 ? CHUNK_CNT(jm) : 0, mine_bytes = c->encoded_bytes(mine);
+    uint64_t payload = 0, result = 0;
+    for (int j = 0; j < s; j++) {
+        payload += c->encoded_bytes(CHUNK_CNT(j));
+        result += f32->encoded_bytes(CHUNK_CNT(j));
+    }
+    const uint64_t chunk_bytes = c->encoded_bytes(CHUNK_CNT(0)), chunk_result = f32->encoded_bytes(CHUNK_CNT(0));
+
+    for (int r = 0; r < S; r++) t->sc[r] = t->sd[r] = t->rc[r] = t->rd[r] = 0;
+    unsigned char *send = transport_scratch(&t->send, &t->send_cap, jm >= 0 ? (size_t)payload : 0);
+    unsigned char *recv = transport_scratch(&t->recv, &t->recv_cap, (size_t)s * mine_bytes);
+    if (jm >= 0) {
+        size_t off = 0;
+        for (int j = 0; j < s; j++) {
+            const int r = job->surv[j];
+            const size_t b = c->encoded_bytes(CHUNK_CNT(j));
+            c->encode(job->ref, job->x, CHUNK_OFF(j), CHUNK_CNT(j), send + off);
+            t->sc[r] = mpi_count(b);
+            t->sd[r] = mpi_count(off);
+            t->rc[r] = mpi_count(mine_bytes);
+            t->rd[r] = mpi_count((size_t)j * mine_bytes);
+            off += b;
+        }
+    }
+    Phase ph = {0};
+    PHASE_MPI(&ph, MPI_Alltoallv(send, t->sc, t->sd, MPI_BYTE, recv, t->rc, t->rd, MPI_BYTE,
+                                 t->topo->leaders));
+    for (int r = 0; r < S; r++)
+        if (r != me) {
+            tr->bytes_sent += (uint64_t)t->sc[r];
+            tr->bytes_recv += (uint64_t)t->rc[r];
+        }
+    phase_end(t, &ph, link_reduce_scatter(payload, chunk_bytes, s), tr);
+
+    if (jm >= 0) {
+        float *piece = transport_scratch(&t->dec, &t->dec_cap, f32->encoded_bytes(mine));
+        for (int j = 0; j < s; j++) {
+            c->decode(job->ref, recv + (size_t)j * mine_bytes, CHUNK_OFF(jm), mine, piece);
+            transport_accumulate(job->out + CHUNK_OFF(jm), piece, mine, job->p[j], j == 0);
+        }
+    }
+
+    // The fp32 encoding of a range is its floats (codec.h): the chunks gather in place.
+    for (int r = 0; r < S; r++) t->rc[r] = t->rd[r] = 0;
+    for (int j = 0; j < s; j++) {
+        t->rc[job->surv[j]] = mpi_count(f32->encoded_bytes(CHUNK_CNT(j)));
+        t->rd[job->surv[j]] = mpi_count(f32->encoded_bytes(CHUNK_OFF(j)));
+    }
+    ph = (Phase){0};
+    PHASE_MPI(&ph, MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, job->out, t->rc, t->rd,
+                                  MPI_BYTE, t->topo->leaders));
+    tr->bytes_sent += (uint64_t)(S - 1) * f32->encoded_bytes(mine);
+    for (int r = 0; r < S; r++)
+        if (r != me) tr->bytes_recv += (uint64_t)t->rc[r];
+    phase_end(t, &ph, link_allgather_chunks(result, chunk_result, s, S), tr);
+#undef CHUNK_CNT
+#undef CHUNK_OFF
+}
+
+const TransportOps transport_allreduce_ops = {
+    .name = "allreduce",
+    .gather_records = allreduce_gather_records,
+    .broadcast = allreduce_broadcast,
+    .weighted_mean = allreduce_weighted_mean,
+};

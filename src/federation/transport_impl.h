@@ -1,0 +1,50 @@
+/* transport_impl.h: what the topology files (transport_*.c) share; nothing else includes it. */
+#ifndef PHOTON_TRANSPORT_IMPL_H
+#define PHOTON_TRANSPORT_IMPL_H
+
+#include "round_policy.h"
+#include "transport.h"
+
+#include "check.h"
+
+struct Transport {
+    const TransportOps *ops;
+    const Topology *topo;
+    int S;
+    LinkConfig link;
+    const Codec *codec;
+    int *sc, *sd, *rc, *rd; // (S) MPI_Alltoallv / MPI_Allgatherv byte counts and displacements
+    void *send, *recv;      // encoded bytes out and in
+    void *dec;              // floats: one decoded vector or chunk
+    size_t send_cap, recv_cap, dec_cap; // their sizes in bytes
+};
+
+extern const TransportOps transport_allreduce_ops, transport_server_ops;
+
+#define REC_BYTES (REC_LEN * sizeof(double))
+
+/* Grow a scratch buffer to at least `bytes`. */
+void *transport_scratch(void **buf, size_t *cap, size_t bytes);
+
+/* acc = p·x (first) or acc += p·x: the one place the mean's float operations happen. */
+void transport_accumulate(float *acc, const float *x, size_t cnt, float p, int first);
+
+/* A timed, counted phase: wrap its MPI calls in PHASE_MPI, then close it with phase_end. */
+typedef struct {
+    int64_t mpi_ns; // this rank's time inside the phase's MPI calls
+} Phase;
+
+#define PHASE_MPI(ph, call)                                                                     \
+    do {                                                                                        \
+        int64_t phase_t0_ = link_now_ns();                                                      \
+        mpiCheck(call);                                                                         \
+        (ph)->mpi_ns += link_now_ns() - phase_t0_;                                              \
+    } while (0)
+
+/* Close a phase: model its time, sleep the difference under LINK_SLEEP, account everything. */
+void phase_end(const Transport *t, Phase *ph, LinkPhase cost, Traffic *tr);
+
+/* A byte count as an MPI int count (transport_check_count keeps vectors within it). */
+int mpi_count(size_t bytes);
+
+#endif

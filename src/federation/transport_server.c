@@ -1,0 +1,74 @@
+/* transport_server.c: the server topology's transport (transport.h). One extra rank, the server,
+ * talks to every leader over the intercommunicator topo->server_inter: it decides and aggregates,
+ * and broadcasts what the leaders need. */
+#include "transport_impl.h"
+
+// Point-to-point tag of the uploads to the server (the only p2p traffic on server_inter).
+#define FED_TAG 7302
+
+static int server_gather_records(Transport *t, const double *mine, double *records, Traffic *tr)
+{
+    Phase ph = {0};
+    if (t->topo->is_server) {
+        PHASE_MPI(&ph, MPI_Gather(NULL, 0, MPI_DOUBLE, records, REC_LEN, MPI_DOUBLE, MPI_ROOT,
+                                  t->topo->server_inter));
+        tr->bytes_recv += (uint64_t)t->S * REC_BYTES;
+    } else {
+        PHASE_MPI(&ph, MPI_Gather(mine, REC_LEN, MPI_DOUBLE, NULL, 0, MPI_DOUBLE, 0,
+                                  t->topo->server_inter));
+        tr->bytes_sent += REC_BYTES;
+    }
+    phase_end(t, &ph, link_to_server(t->S, REC_BYTES), tr);
+    return t->topo->is_server;
+}
+
+// Server -> every leader (MPI_Bcast over the intercommunicator); buf is the root's or the result.
+static void server_broadcast(Transport *t, void *buf, size_t bytes, Traffic *tr)
+{
+    Phase ph = {0};
+    if (t->topo->is_server) {
+        PHASE_MPI(&ph, MPI_Bcast(buf, mpi_count(bytes), MPI_BYTE, MPI_ROOT, t->topo->server_inter));
+        tr->bytes_sent += (uint64_t)t->S * bytes;
+    } else {
+        PHASE_MPI(&ph, MPI_Bcast(buf, mpi_count(bytes), MPI_BYTE, 0, t->topo->server_inter));
+        tr->bytes_recv += bytes;
+    }
+    phase_end(t, &ph, link_from_server(t->S, bytes), tr);
+}
+
+/* Leaders: the s survivors upload their encoded x. The server receives them in canonical order,
+ * decoding and accumulating into out as each arrives. */
+static void server_weighted_mean(Transport *t, const MeanJob *job, Traffic *tr)
+{
+    const Codec *c = t->codec;
+    const size_t n = job->n, bytes = c->encoded_bytes(n);
+    Phase ph = {0};
+    if (t->topo->is_server) {
+        unsigned char *recv = transport_scratch(&t->recv, &t->recv_cap, bytes);
+        float *x = transport_scratch(&t->dec, &t->dec_cap, codec_fp32.encoded_bytes(n));
+        for (int j = 0; j < job->s; j++) {
+            PHASE_MPI(&ph, MPI_Recv(recv, mpi_count(bytes), MPI_BYTE, job->surv[j], FED_TAG,
+                                    t->topo->server_inter, MPI_STATUS_IGNORE));
+            tr->bytes_recv += bytes;
+            c->decode(job->ref, recv, 0, n, x);
+            transport_accumulate(job->out, x, n, job->p[j], j == 0);
+        }
+    } else {
+        int i_survive = 0;
+        for (int j = 0; j < job->s; j++) i_survive |= job->surv[j] == t->topo->silo;
+        if (i_survive) {
+            unsigned char *send = transport_scratch(&t->send, &t->send_cap, bytes);
+            c->encode(job->ref, job->x, 0, n, send);
+            PHASE_MPI(&ph, MPI_Send(send, mpi_count(bytes), MPI_BYTE, 0, FED_TAG, t->topo->server_inter));
+            tr->bytes_sent += bytes;
+        }
+    }
+    phase_end(t, &ph, link_to_server(job->s, bytes), tr);
+}
+
+const TransportOps transport_server_ops = {
+    .name = "server",
+    .gather_records = server_gather_records,
+    .broadcast = server_broadcast,
+    .weighted_mean = server_weighted_mean,
+};
