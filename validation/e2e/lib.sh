@@ -14,6 +14,8 @@
 #   tiny_deck FILE DATA.h5 [SECTION.KEY=VALUE...]   write the tiny deck (1 layer, 2 heads, 16
 #                 channels, T 8, B 2, lr 3e-3, 6 steps, H 3, no eval) with those keys added or
 #                 replaced; it becomes $DECK
+#   ckpt_setup    the checkpoint tests' $work: a 2-silo data file, a deck of 2 silos x 6 rounds of
+#                 2 steps (nesterov, an evaluation every 2 rounds); skips without h5py
 #   train_cmd NP DIR ARGS...  photon train $DECK into the run directory $work/DIR on NP ranks
 #   train_try NP DIR ARGS...  the same, output in $work/log, returns photon's exit status
 #   train NP DIR ARGS...      the same, and on failure shows the log and fails the test
@@ -60,6 +62,15 @@ tiny_deck() {
       val[s, k] = v }
     END { for (i = 1; i <= ns; i++) { s = order[i]; print "[" s "]"
             for (j = 1; j <= nk[s]; j++) print key[s, j] " = " val[s, key[s, j]] } }' > "$DECK"
+}
+
+ckpt_setup() {
+  need_h5py
+  work_dir ckpt
+  gen_corpus 10 3
+  prep_tiny "$work/two.h5" --silos 2 --partition iid --vocab-size 300
+  tiny_deck "$work/base.deck" "$work/two.h5" optim.warmup_steps=2 run.steps=12 federation.silos=2 \
+    federation.local_steps=2 federation.outer=nesterov federation.outer_lr=0.7 eval.every=2
 }
 
 train_cmd() { np=$1; dir=$2; shift 2; "$LAUNCH" "$np" "$PHOTON" train "$DECK" run.dir="$work/$dir" "$@"; }

@@ -9,13 +9,7 @@
 #      and dataset named, --resume latest falls back to the previous one
 set -eu
 . "$PHOTON_SRCDIR/validation/e2e/lib.sh"
-need_h5py
-work_dir ckpt
-gen_corpus 10 3
-prep_tiny "$work/two.h5" --silos 2 --partition iid --vocab-size 300
-# 2 silos, 6 rounds of 2 steps, nesterov, an evaluation every 2 rounds
-tiny_deck "$work/base.deck" "$work/two.h5" optim.warmup_steps=2 run.steps=12 federation.silos=2 \
-  federation.local_steps=2 federation.outer=nesterov federation.outer_lr=0.7 eval.every=2
+ckpt_setup
 every="checkpoint.every_rounds=2"
 train 2 full $every
 

@@ -10,13 +10,7 @@
 #      with no checkpoint starts afresh
 set -eu
 . "$PHOTON_SRCDIR/validation/e2e/lib.sh"
-need_h5py
-work_dir ckpt
-gen_corpus 10 3
-prep_tiny "$work/two.h5" --silos 2 --partition iid --vocab-size 300
-# 2 silos, 6 rounds of 2 steps, nesterov, an evaluation every 2 rounds
-tiny_deck "$work/base.deck" "$work/two.h5" optim.warmup_steps=2 run.steps=12 federation.silos=2 \
-  federation.local_steps=2 federation.outer=nesterov federation.outer_lr=0.7 eval.every=2
+ckpt_setup
 
 i=0
 for cfg in "2|" "3|federation.topology=server federation.outer=fedadam federation.outer_lr=0.01 federation.clients_per_round=1" \

@@ -2,18 +2,16 @@
 # test_fed_aggregate.sh: the weighted mean against its reference, and the allreduce and server
 # topologies giving bitwise the same θ over several rounds for every outer optimizer, with partial
 # participation and with silos of one and of two ranks (see test_fed_aggregate.c).
-: "${PHOTON_SRCDIR:=$(cd "$(dirname "$0")/../.." && pwd)}"
-: "${PHOTON_BUILDDIR:=.}"
-launch="$PHOTON_SRCDIR/validation/mpi/mpi-launch.sh"
-prog="$PHOTON_BUILDDIR/validation/mpi/test_fed_aggregate"
-tmp=$(mktemp -d) || exit 1
-trap 'rm -rf "$tmp"' EXIT
+: "${PHOTON_SRCDIR:=$(cd "$(dirname "$0")/../.." && pwd)}" "${PHOTON_BUILDDIR:=.}"
+. "$PHOTON_SRCDIR/validation/e2e/lib.sh"
+work_dir fed
+prog=$B/validation/mpi/test_fed_aggregate
 status=0
 run() { # NP S SERVER K NAME
-    sh "$launch" "$1" "$prog" "$2" "$3" "$4" "$tmp/$5" || { echo "FAIL: $prog $2 $3 $4 on $1 ranks"; status=1; }
+    sh "$LAUNCH" "$1" "$prog" "$2" "$3" "$4" "$work/$5" || { echo "FAIL: $prog $2 $3 $4 on $1 ranks"; status=1; }
 }
 same() { # A B: the two runs' final weights must be identical bytes
-    if cmp "$tmp/$1" "$tmp/$2"; then echo "bitwise equal: $1 $2"; else echo "FAIL: $1 and $2 differ"; status=1; fi
+    if cmp "$work/$1" "$work/$2"; then echo "bitwise equal: $1 $2"; else echo "FAIL: $1 and $2 differ"; status=1; fi
 }
 run 4 4 0 3 allreduce-4x1     # 4 silos x 1 rank, 3 sampled per round
 run 5 4 1 3 server-4x1        # the same + the server rank

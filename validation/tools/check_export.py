@@ -25,7 +25,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from torch_gpt import GPT, NAMES, rel_err  # noqa: E402
+from torch_gpt import GPT, NAMES, rel_err, report  # noqa: E402
 
 TOL = 1e-4
 failures = []
@@ -172,11 +172,7 @@ def main():
     print(f"{weights}: {cfg}")
     check_llmc(llmc, cfg, ours, tokens, ref)
     check_safetensors(stdir, cfg, ours, tokens, ref)
-    if failures:
-        print("FAIL: " + "; ".join(failures))
-        return 1
-    print("PASS: llm.c and safetensors exports re-import to photon's weights and logits")
-    return 0
+    return report(failures, "llm.c and safetensors exports re-import to photon's weights and logits")
 
 
 if __name__ == "__main__":

@@ -159,6 +159,15 @@ def check(path):
     return failures
 
 
+def report(failures, what):
+    """Print FAIL and every failure, or PASS: what; the exit status (1 or 0)."""
+    if failures:
+        print("FAIL: " + "; ".join(failures))
+        return 1
+    print("PASS: " + what)
+    return 0
+
+
 def main():
     if len(sys.argv) < 2:
         print(__doc__, file=sys.stderr)
@@ -167,11 +176,7 @@ def main():
     failures = []
     for path in sys.argv[1:]:
         failures += [f"{path}: {w}" for w in check(path)]
-    if failures:
-        print("FAIL: " + "; ".join(failures))
-        return 1
-    print("PASS: C model matches PyTorch (logits, loss, gradients, AdamW steps)")
-    return 0
+    return report(failures, "C model matches PyTorch (logits, loss, gradients, AdamW steps)")
 
 
 if __name__ == "__main__":
