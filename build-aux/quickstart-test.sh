@@ -39,8 +39,8 @@ if [ -x /usr/local/cuda/bin/nvcc ]; then
   echo "== build-cuda/ (--with-cuda: compile and link; the GPU test where a GPU is visible)"
   mkdir -p build-cuda
   if (cd build-cuda && { [ -f Makefile ] || ../configure -q --with-cuda; } &&
-      make -s -j"$jobs" src/libphoton.a photon validation/test_gpu benchmarks/bench_gpu >/dev/null); then
-    rc=0; (cd build-cuda && ./validation/test_gpu) || rc=$?
+      make -s -j"$jobs" src/libphoton.a photon validation/gpu/test_gpu benchmarks/bench_gpu >/dev/null); then
+    rc=0; (cd build-cuda && ./validation/gpu/test_gpu) || rc=$?
     case $rc in
       0) p3=1 ;;
       77) s3=1 ;;

@@ -1,18 +1,20 @@
-/* test_check.h: the check macro of the C tests. CHECK(cond, fmt, ...) counts every check, and a
- * failing one prints the file, line, condition and message and counts as a failure; main ends
- * with `return failures ? 1 : 0`. One per test program (static state). */
+/* test_check.h: the one check macro of the C tests (validation/unit, validation/mpi, and the
+ * helper programs of validation/tools that check files). CHECK(cond, fmt, ...) counts every check
+ * in test_checks; a failing one prints the file, line, the condition as written and the message,
+ * and counts in test_failures. main ends with `return test_failures ? 1 : 0` (multi-rank tests
+ * first sum test_failures over the ranks). One set of counters per test program (static state). */
 #ifndef PHOTON_TEST_CHECK_H
 #define PHOTON_TEST_CHECK_H
 
 #include <stdio.h>
 
-static int failures = 0, checks = 0;
+static int test_failures = 0, test_checks = 0;
 
 #define CHECK(cond, ...)                                                                    \
     do {                                                                                    \
-        checks++;                                                                           \
+        test_checks++;                                                                      \
         if (!(cond)) {                                                                      \
-            failures++;                                                                     \
+            test_failures++;                                                                \
             fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond);                 \
             fprintf(stderr, __VA_ARGS__);                                                   \
             fputc('\n', stderr);                                                            \

@@ -1,5 +1,4 @@
-/* test_fed_util.h: what the federation tests share: a check macro that counts failures,
- * deterministic synthetic "silo models", and the canonical-order weighted mean written out
+/* test_fed_util.h: what the federation tests share besides CHECK (test_check.h): deterministic synthetic "silo models", and the canonical-order weighted mean written out
  * independently of src/federation/fedavg.c as the reference. */
 #ifndef PHOTON_TEST_FED_UTIL_H
 #define PHOTON_TEST_FED_UTIL_H
@@ -12,17 +11,7 @@
 #include <gsl/gsl_randist.h>
 #include <gsl/gsl_rng.h>
 
-static int test_failures;
-
-#define CHECK(cond, ...)                                                                        \
-    do {                                                                                        \
-        if (!(cond)) {                                                                          \
-            fprintf(stderr, "%s:%d: check failed: %s: ", __FILE__, __LINE__, #cond);            \
-            fprintf(stderr, __VA_ARGS__);                                                       \
-            fputc('\n', stderr);                                                                \
-            test_failures++;                                                                    \
-        }                                                                                       \
-    } while (0)
+#include "test_check.h"
 
 /* Gaussian vector (n), std `scale`, from its own mt19937 stream. */
 static inline void synth_gaussian(float *x, size_t n, unsigned long seed, double scale)

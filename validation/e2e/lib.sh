@@ -1,0 +1,127 @@
+# validation/e2e/lib.sh: what the end-to-end tests share (sourced by validation/e2e/test_*.sh and
+# validation/mpi/test_data_loader.sh; make check sets PHOTON_BUILDDIR and PHOTON_SRCDIR). Sets no
+# shell options: each script chooses its own (set -eu or set -u). Defines
+#   $B $S         the build and source trees;  $PY the Python with h5py (TORCH_PYTHON)
+#   $PHOTON       the photon program;  $TOOLS the helper programs (validation/tools);  $LAUNCH
+#                 validation/mpi/mpi-launch.sh;  for the data tests $PREPINFO (photon prep and
+#                 info alone), $CHECKFILE (a data file against its corpus), $LOADER (the loader test)
+#   need_h5py               skip (77) unless $PY imports h5py and numpy
+#   work_dir NAME           make $work (removed on exit)
+#   fail MESSAGE...         print FAIL: MESSAGE, exit 1
+#   check LABEL WHAT        print "LABEL: WHAT" and count it in $passed
+#   gen_corpus DOCS SEED    the generated corpus of 5 sources (gen_corpus) in $work/corpus
+#   prep_tiny OUT.h5 OPTIONS...   photon prep -q OPTIONS -o OUT.h5 on every source of $work/corpus
+#   tiny_deck FILE DATA.h5 [SECTION.KEY=VALUE...]   write the tiny deck (1 layer, 2 heads, 16
+#                 channels, T 8, B 2, lr 3e-3, 6 steps, H 3, no eval) with those keys added or
+#                 replaced; it becomes $DECK
+#   ckpt_setup    the checkpoint tests' $work: a 2-silo data file, a deck of 2 silos x 6 rounds of
+#                 2 steps (nesterov, an evaluation every 2 rounds); skips without h5py
+#   train_cmd NP DIR ARGS...  photon train $DECK into the run directory $work/DIR on NP ranks
+#   train_try NP DIR ARGS...  the same, output in $work/log, returns photon's exit status
+#   train NP DIR ARGS...      the same, and on failure shows the log and fails the test
+#   same_params A B [TOL]     final.h5 params of runs $work/A and $work/B: bitwise (TOL 0 or
+#                             absent) or within relative TOL
+#   same_metrics A B          the deterministic fields of every step/round/eval/end record agree
+#                             (timings and the resume records excluded)
+#   expect_error NAME STATUS MESSAGES COMMAND...  COMMAND must exit STATUS and its stderr must
+#                 contain every line of MESSAGES (fixed strings); counts in $passed
+B=${PHOTON_BUILDDIR:?run through make check}
+S=${PHOTON_SRCDIR:?run through make check}
+PY=${TORCH_PYTHON:-/usr/bin/python3}
+PHOTON=$B/photon
+TOOLS=$B/validation/tools
+LAUNCH=$S/validation/mpi/mpi-launch.sh
+PREPINFO=$TOOLS/prep_info
+CHECKFILE=$TOOLS/check_datafile
+LOADER=$B/validation/mpi/test_data_loader
+passed=0
+
+need_h5py() { $PY -c 'import h5py, numpy' 2>/dev/null || { echo "SKIP: no h5py/numpy in $PY"; exit 77; }; }
+work_dir() {
+  work=$(mktemp -d "${TMPDIR:-/tmp}/photon-$1.XXXXXX") || exit 99
+  trap 'rm -rf "$work"' EXIT
+}
+fail() { echo "FAIL: $*"; exit 1; }
+check() { echo "$1: $2"; passed=$((passed + 1)); }
+
+gen_corpus() { "$TOOLS/gen_corpus" "$work/corpus" "$1" "$2" >/dev/null || fail "gen_corpus $*"; }
+prep_tiny() {
+  out=$1; shift
+  "$PHOTON" prep -q "$@" -o "$out" $(ls -d "$work"/corpus/*/) >/dev/null || fail "prep $* -o $out"
+}
+
+tiny_deck() {
+  DECK=$1; data=$2; shift 2
+  printf '%s\n' model.layers=1 model.heads=2 model.channels=16 model.seq_len=8 \
+    optim.batch_size=2 optim.lr=3e-3 data.file="$data" run.steps=6 run.log_every=100 \
+    federation.local_steps=3 eval.every=0 eval.tokens=256 "$@" | awk '
+    { eq = index($0, "="); dot = index($0, "."); s = substr($0, 1, dot - 1)
+      k = substr($0, dot + 1, eq - dot - 1); v = substr($0, eq + 1)
+      if (!(s in nk)) { order[++ns] = s; nk[s] = 0 }
+      if (!((s, k) in val)) key[s, ++nk[s]] = k
+      val[s, k] = v }
+    END { for (i = 1; i <= ns; i++) { s = order[i]; print "[" s "]"
+            for (j = 1; j <= nk[s]; j++) print key[s, j] " = " val[s, key[s, j]] } }' > "$DECK"
+}
+
+ckpt_setup() {
+  need_h5py
+  work_dir ckpt
+  gen_corpus 10 3
+  prep_tiny "$work/two.h5" --silos 2 --partition iid --vocab-size 300
+  tiny_deck "$work/base.deck" "$work/two.h5" optim.warmup_steps=2 run.steps=12 federation.silos=2 \
+    federation.local_steps=2 federation.outer=nesterov federation.outer_lr=0.7 eval.every=2
+}
+
+train_cmd() { np=$1; dir=$2; shift 2; "$LAUNCH" "$np" "$PHOTON" train "$DECK" run.dir="$work/$dir" "$@"; }
+train_try() { train_cmd "$@" >"$work/log" 2>&1; }
+train() { train_try "$@" || { cat "$work/log"; fail "photon train $*"; }; }
+
+same_params() {
+  $PY - "$work/$1/final.h5" "$work/$2/final.h5" "${3:-0}" <<'PYEOF'
+import sys, h5py, numpy as np
+a = h5py.File(sys.argv[1], "r")["params"][...]
+b = h5py.File(sys.argv[2], "r")["params"][...]
+tol = float(sys.argv[3])
+if tol == 0:
+    ok = a.tobytes() == b.tobytes()
+    print("  params bitwise equal" if ok else "  params differ: max |a-b| = %g" % np.abs(a - b).max())
+else:
+    err = np.abs(a - b).max() / np.abs(b).max()
+    ok = err <= tol
+    print("  params: max relative difference %.3g (tolerance %g)" % (err, tol))
+sys.exit(0 if ok else 1)
+PYEOF
+}
+same_metrics() {
+  $PY - "$work/$1/metrics.jsonl" "$work/$2/metrics.jsonl" <<'PYEOF'
+import sys, json
+TIMING = {"elapsed_s", "comm_s", "compute_s", "round_s", "modeled_wall_s"}
+def load(p):
+    out = []
+    for line in open(p):
+        r = json.loads(line)
+        if r["type"] in ("step", "round", "eval", "end"):
+            out.append({k: v for k, v in r.items() if k not in TIMING})
+    return out
+a, b = load(sys.argv[1]), load(sys.argv[2])
+if a != b:
+    print("  metrics differ: %d vs %d records" % (len(a), len(b)))
+    for x, y in zip(a, b):
+        if x != y: print("   ", x, "\n   ", y); break
+    sys.exit(1)
+print("  metrics: %d records, deterministic fields equal" % len(a))
+PYEOF
+}
+
+expect_error() {
+  name=$1; want=$2; must=$3; shift 3
+  got=0; "$@" >"$work/out" 2>"$work/err" || got=$?
+  [ "$got" -eq "$want" ] || { cat "$work/out" "$work/err"; fail "$name: '$*' exited $got, expected $want"; }
+  printf '%s\n' "$must" | while IFS= read -r s; do
+    [ -z "$s" ] && continue
+    grep -qF -- "$s" "$work/err" || { cat "$work/err"; fail "$name: '$*': no message '$s'"; }
+  done || exit 1
+  echo "ok    $name: $(head -c 150 "$work/err" | head -1)"
+  passed=$((passed + 1))
+}

@@ -1,0 +1,108 @@
+/* test_deck.c: the deck parser's values and every one of its error paths. Each error must name
+ * the file and line (or the command line) and say what is wrong. */
+#include <stdio.h>
+#include <string.h>
+
+#include "deck.h"
+
+#include "test_check.h"
+
+static void expect_error(const char *text, char **ov, int nov, const char *want)
+{
+    Deck d;
+    char err[1024] = "";
+    int rc = deck_load_string(&d, "t.deck", text, ov, nov, err, sizeof err);
+    CHECK(rc != 0 && strstr(err, want), "expected error containing '%s', got rc=%d '%s'\n  deck: %s", want, rc,
+          err, text);
+    deck_free(&d);
+}
+
+int main(void)
+{
+    const char *good =
+        "# a comment\n"
+        "[model]\n"
+        "layers = 2   # inline comment\n"
+        "channels = 64 ; another\n"
+        "heads = 4\n"
+        "bias = false\n"
+        "[optim]\n"
+        "lr = 3e-3\n"
+        "optimizer = sgd\n"
+        "[data]\n"
+        "file = /tmp/x.h5\n"
+        "[federation]\n"
+        "silos = 4\n"
+        "local_steps = 5\n"
+        "outer = nesterov\n"
+        "fault_silo = 2\n"
+        "fault_rounds = 1, 3,5\n"
+        "[run]\n"
+        "steps = 20\n";
+    Deck d;
+    char err[1024];
+    char *ov[] = {"optim.lr=0.5", "model.layers=3"};
+    CHECK(deck_load_string(&d, "good.deck", good, ov, 2, err, sizeof err) == 0, "the good deck loads: %s", err);
+    CHECK(d.layers == 3 && d.channels == 64 && d.heads == 4 && d.bias == 0, "model keys and the layers override");
+    CHECK(d.lr == 0.5 && d.optimizer == OPTIM_SGD, "optim keys and the lr override");
+    CHECK(!strcmp(d.data_file, "/tmp/x.h5"), "data.file");
+    CHECK(d.silos == 4 && d.local_steps == 5 && d.outer == OUTER_NESTEROV, "federation keys");
+    CHECK(d.num_fault_rounds == 3 && d.fault_rounds[0] == 1 && d.fault_rounds[2] == 5, "fault_rounds list");
+    CHECK(d.steps == 20 && d.seq_len == 256 && d.beta2 == 0.95, "defaults stay");
+    CHECK(d.deck_text && strstr(d.deck_text, "channels = 64"), "deck_text kept");
+    CHECK(d.overrides && !strcmp(d.overrides, "optim.lr=0.5 model.layers=3"), "overrides recorded");
+    deck_free(&d);
+
+    /* The error paths, each with its line. */
+    expect_error("[data]\nfile = x\n[model]\nlayerz = 2\n", NULL, 0, "t.deck:4: unknown key 'layerz' in [model]");
+    expect_error("[data]\nfile = x\n[modle]\nlayers = 2\n", NULL, 0, "t.deck:4: unknown section [modle]");
+    expect_error("[data]\nfile = x\n[model]\nlayers = two\n", NULL, 0, "t.deck:4: model.layers: 'two' is not an integer");
+    expect_error("[data]\nfile = x\n[model]\nlayers = 2.5\n", NULL, 0, "t.deck:4: model.layers: '2.5' is not an integer");
+    expect_error("[data]\nfile = x\n[optim]\nlr = fast\n", NULL, 0, "t.deck:4: optim.lr: 'fast' is not a number");
+    expect_error("[data]\nfile = x\n[optim]\nlr = nan\n", NULL, 0, "t.deck:4: optim.lr: 'nan' is not a number");
+    expect_error("[data]\nfile = x\n[model]\nlayers = 0\n", NULL, 0, "t.deck:4: model.layers = 0 is out of range [1, 1024]");
+    expect_error("[data]\nfile = x\n[optim]\nbeta1 = 1.5\n", NULL, 0, "t.deck:4: optim.beta1 = 1.5 is out of range");
+    expect_error("[data]\nfile = x\n[model]\nbias = maybe\n", NULL, 0, "t.deck:4: model.bias: 'maybe' is not a boolean");
+    expect_error("[data]\nfile = x\n[federation]\nouter = adam\n", NULL, 0,
+                 "t.deck:4: federation.outer: 'adam' is not one of: fedavg, fedmom, nesterov, fedadam, fedyogi");
+    expect_error("[data]\nfile = x\n[federation]\nfault_rounds = 1,x\n", NULL, 0, "t.deck:4: federation.fault_rounds: 'x' is not an integer");
+    expect_error("[data]\nfile = x\n[model]\nlayers = 2\nlayers = 3\n", NULL, 0, "t.deck:5: model.layers set twice (first at line 4");
+    expect_error("[data]\nfile = x\n[model]\nthis line is wrong\n", NULL, 0, "t.deck:4: syntax error");
+    expect_error("[data]\nfile = x\n[model\n", NULL, 0, "t.deck:3: syntax error");
+    expect_error("layers = 2\n[data]\nfile = x\n", NULL, 0, "t.deck:1: 'layers' appears before any [section]");
+    expect_error("[model]\nlayers = 2\n", NULL, 0, "t.deck:2: missing required key: add 'file = PATH'");
+    expect_error("[data]\nfile = x\n[model]\nchannels = 100\nheads = 3\n", NULL, 0, "t.deck:4: model.channels = 100 is not a multiple of model.heads = 3");
+    expect_error("[data]\nfile = x\n[run]\nsteps = 25\n[federation]\nlocal_steps = 10\n", NULL, 0, "t.deck:4: run.steps = 25 is not a multiple");
+    expect_error("[data]\nfile = x\n[federation]\nsilos = 2\nclients_per_round = 3\n", NULL, 0, "t.deck:5: federation.clients_per_round = 3 exceeds");
+    expect_error("[data]\nfile = x\n[federation]\nsilos = 2\nmin_clients = 3\n", NULL, 0, "t.deck:5: federation.min_clients = 3 exceeds");
+    expect_error("[data]\nfile = x\n[federation]\nsilos = 2\nfault_silo = 2\n", NULL, 0, "t.deck:5: federation.fault_silo = 2 is not a silo");
+    expect_error("[data]\nfile = x\n[run]\nprecision = bf16\n", NULL, 0, "t.deck:4: run.precision = bf16 needs run.device = cuda");
+    char long_line[400];
+    memset(long_line, 'a', sizeof long_line);
+    memcpy(long_line, "[data]\nfile = ", 14);
+    long_line[sizeof long_line - 2] = '\n';
+    long_line[sizeof long_line - 1] = 0;
+    expect_error(long_line, NULL, 0, "t.deck:2: line longer than");
+
+    char *bad1[] = {"optim.lr"};
+    expect_error("[data]\nfile = x\n", bad1, 1, "command line: argument 'optim.lr': 'optim.lr' is not of the form section.key=value");
+    char *bad2[] = {"optim.speed=3"};
+    expect_error("[data]\nfile = x\n", bad2, 1, "command line: argument 'optim.speed=3': unknown key 'speed' in [optim]");
+    char *bad3[] = {"model.layers=-1"};
+    expect_error("[data]\nfile = x\n", bad3, 1, "command line: argument 'model.layers=-1': model.layers = -1 is out of range");
+    char *bad4[] = {"lr=3"};
+    expect_error("[data]\nfile = x\n", bad4, 1, "is not of the form section.key=value");
+    char *ok_ov[] = {"data.file=/y.h5"};
+    CHECK(deck_load_string(&d, "t.deck", "[model]\nlayers = 2\n", ok_ov, 1, err, sizeof err) == 0 && !strcmp(d.data_file, "/y.h5"),
+          "a data.file override supplies the required key: %s", err);
+    deck_free(&d);
+
+    /* A missing file names itself. */
+    CHECK(deck_load(&d, "/nonexistent/deck.ini", NULL, 0, err, sizeof err) == -1 &&
+              strstr(err, "/nonexistent/deck.ini: cannot open deck"),
+          "a missing deck names its path: %s", err);
+    deck_free(&d);
+
+    printf("test_deck: %d passed, %d failed\n", test_checks - test_failures, test_failures);
+    return test_failures ? 1 : 0;
+}
