@@ -1,4 +1,5 @@
-/* partition.c: validation hold-out and the three ways of dealing documents to silos. */
+/* partition.c: validation hold-out and the ways of dealing documents to silos (a table of
+ * deal functions, `partitions` below). */
 #include "partition.h"
 
 #include <gsl/gsl_randist.h>
@@ -18,36 +19,6 @@ static gsl_rng *rng_new(unsigned long seed, unsigned long stream)
     if (!r) PHOTON_FATAL("gsl_rng_alloc failed");
     gsl_rng_set(r, seed * 2654435761ul + stream);
     return r;
-}
-
-int partition_parse(const char *spec, Partition *p, char *err, size_t errlen)
-{
-    memset(p, 0, sizeof *p);
-    if (!strcmp(spec, "iid")) { p->kind = PARTITION_IID; return 0; }
-    if (!strcmp(spec, "by-source")) { p->kind = PARTITION_BY_SOURCE; return 0; }
-    if (!strncmp(spec, "dirichlet:", 10)) {
-        char *end = NULL;
-        double a = strtod(spec + 10, &end);
-        if (end != spec + 10 && *end == '\0' && isfinite(a) && a > 0) {
-            p->kind = PARTITION_DIRICHLET;
-            p->alpha = a;
-            return 0;
-        }
-        snprintf(err, errlen, "--partition %s: ALPHA must be a number > 0, e.g. dirichlet:0.5",
-                 spec);
-        return -1;
-    }
-    snprintf(err, errlen, "--partition %s: use iid, by-source or dirichlet:ALPHA", spec);
-    return -1;
-}
-
-void partition_format(const Partition *p, char *buf, size_t n)
-{
-    switch (p->kind) {
-    case PARTITION_IID: snprintf(buf, n, "iid"); break;
-    case PARTITION_BY_SOURCE: snprintf(buf, n, "by-source"); break;
-    case PARTITION_DIRICHLET: snprintf(buf, n, "dirichlet:%g", p->alpha); break;
-    }
 }
 
 int partition_validation(const int *doc_source, int num_docs, char *const *source_names,
@@ -95,9 +66,27 @@ static int lightest(const int64_t *load, int num_silos)
     return best;
 }
 
-static void deal_iid(const int *train, int n, const int64_t *doc_tokens, int num_silos,
-                     gsl_rng *rng, int64_t *load, int *silo)
+/* What a partition's deal function works on: the n training documents train[] (indices into
+ * doc_source/doc_tokens), the silos' token loads so far, and silo[] to fill. */
+typedef struct {
+    const int *train;
+    int n;
+    const int *doc_source;
+    const int64_t *doc_tokens;
+    int num_sources, num_silos;
+    double alpha;
+    gsl_rng *rng;
+    int64_t *load;
+    int *silo;
+} Deal;
+
+static int deal_iid(const Deal *d, char *err, size_t errlen)
 {
+    const int *train = d->train, n = d->n, num_silos = d->num_silos;
+    const int64_t *doc_tokens = d->doc_tokens;
+    int64_t *load = d->load;
+    int *silo = d->silo;
+    gsl_rng *rng = d->rng;
     int *order = mallocCheck((size_t)n * sizeof(int));
     memcpy(order, train, (size_t)n * sizeof(int));
     gsl_ran_shuffle(rng, order, (size_t)n, sizeof(int));
@@ -107,12 +96,16 @@ static void deal_iid(const int *train, int n, const int64_t *doc_tokens, int num
         load[s] += doc_tokens[order[k]];
     }
     free(order);
+    return 0;
 }
 
-static int deal_by_source(const int *train, int n, const int *doc_source,
-                          const int64_t *doc_tokens, int num_sources, int num_silos,
-                          int64_t *load, int *silo, char *err, size_t errlen)
+static int deal_by_source(const Deal *d, char *err, size_t errlen)
 {
+    const int *train = d->train, n = d->n, *doc_source = d->doc_source;
+    const int num_sources = d->num_sources, num_silos = d->num_silos;
+    const int64_t *doc_tokens = d->doc_tokens;
+    int64_t *load = d->load;
+    int *silo = d->silo;
     int64_t *src_tokens = callocCheck((size_t)num_sources, sizeof(int64_t));
     int *order = mallocCheck((size_t)num_sources * sizeof(int));
     int present = 0;
@@ -151,10 +144,18 @@ done:
     return rc;
 }
 
-static void deal_dirichlet(const int *train, int n, const int *doc_source,
-                           const int64_t *doc_tokens, int num_sources, int num_silos, double alpha,
-                           gsl_rng *rng, int64_t *load, int *silo)
+static void fill_empty_silos(const int *train, int n, const int64_t *doc_tokens, int num_silos,
+                             int64_t *load, int *silo);
+
+static int deal_dirichlet(const Deal *d, char *err, size_t errlen)
 {
+    const int *train = d->train, n = d->n, *doc_source = d->doc_source;
+    const int num_sources = d->num_sources, num_silos = d->num_silos;
+    const int64_t *doc_tokens = d->doc_tokens;
+    const double alpha = d->alpha;
+    int64_t *load = d->load;
+    int *silo = d->silo;
+    gsl_rng *rng = d->rng;
     // p[s][k]: silo s's mix of sources
     double *p = mallocCheck((size_t)num_silos * (size_t)num_sources * sizeof(double));
     double *a = mallocCheck((size_t)num_sources * sizeof(double));
@@ -197,6 +198,8 @@ static void deal_dirichlet(const int *train, int n, const int *doc_source,
     free(docs);
     free(w);
     free(got);
+    fill_empty_silos(train, n, doc_tokens, num_silos, load, silo);
+    return 0;
 }
 
 // A silo left empty takes the smallest document of the silo with the most tokens that has
@@ -225,6 +228,57 @@ static void fill_empty_silos(const int *train, int n, const int64_t *doc_tokens,
     free(count);
 }
 
+/* The partitions, in PartitionKind order: a name, whether it takes ":ALPHA", and its deal. Adding
+ * a partition: a deal function, an enum value in partition.h and a row here. */
+static const struct {
+    const char *name;
+    int takes_alpha;
+    int (*deal)(const Deal *d, char *err, size_t errlen);
+} partitions[] = {
+    [PARTITION_IID] = {"iid", 0, deal_iid},
+    [PARTITION_BY_SOURCE] = {"by-source", 0, deal_by_source},
+    [PARTITION_DIRICHLET] = {"dirichlet", 1, deal_dirichlet},
+};
+enum { NUM_PARTITIONS = sizeof partitions / sizeof *partitions };
+
+int partition_parse(const char *spec, Partition *p, char *err, size_t errlen)
+{
+    memset(p, 0, sizeof *p);
+    for (int k = 0; k < NUM_PARTITIONS; k++) {
+        const size_t len = strlen(partitions[k].name);
+        if (strncmp(spec, partitions[k].name, len)) continue;
+        if (!partitions[k].takes_alpha && spec[len] == '\0') {
+            p->kind = (PartitionKind)k;
+            return 0;
+        }
+        if (partitions[k].takes_alpha && spec[len] == ':') {
+            char *end = NULL;
+            double a = strtod(spec + len + 1, &end);
+            if (end != spec + len + 1 && *end == '\0' && isfinite(a) && a > 0) {
+                p->kind = (PartitionKind)k;
+                p->alpha = a;
+                return 0;
+            }
+            snprintf(err, errlen, "--partition %s: ALPHA must be a number > 0, e.g. %s:0.5", spec,
+                     partitions[k].name);
+            return -1;
+        }
+    }
+    char names[256] = "";
+    for (int k = 0; k < NUM_PARTITIONS; k++)
+        snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s%s",
+                 k == 0 ? "" : k == NUM_PARTITIONS - 1 ? " or " : ", ", partitions[k].name,
+                 partitions[k].takes_alpha ? ":ALPHA" : "");
+    snprintf(err, errlen, "--partition %s: use %s", spec, names);
+    return -1;
+}
+
+void partition_format(const Partition *p, char *buf, size_t n)
+{
+    if (partitions[p->kind].takes_alpha) snprintf(buf, n, "%s:%g", partitions[p->kind].name, p->alpha);
+    else snprintf(buf, n, "%s", partitions[p->kind].name);
+}
+
 int partition_assign(const Partition *p, const int *doc_source, const int64_t *doc_tokens,
                      int num_docs, int num_sources, int num_silos, unsigned long seed, int *silo,
                      char *err, size_t errlen)
@@ -246,21 +300,10 @@ int partition_assign(const Partition *p, const int *doc_source, const int64_t *d
                  n == 1 ? "" : "s", num_silos);
         goto done;
     }
-    switch (p->kind) {
-    case PARTITION_IID:
-        deal_iid(train, n, doc_tokens, num_silos, rng, load, silo);
-        break;
-    case PARTITION_BY_SOURCE:
-        if (deal_by_source(train, n, doc_source, doc_tokens, num_sources, num_silos, load, silo,
-                           err, errlen) != 0)
-            goto done;
-        break;
-    case PARTITION_DIRICHLET:
-        deal_dirichlet(train, n, doc_source, doc_tokens, num_sources, num_silos, p->alpha, rng,
-                       load, silo);
-        fill_empty_silos(train, n, doc_tokens, num_silos, load, silo);
-        break;
-    }
+    const Deal deal = {.train = train, .n = n, .doc_source = doc_source, .doc_tokens = doc_tokens,
+                       .num_sources = num_sources, .num_silos = num_silos, .alpha = p->alpha,
+                       .rng = rng, .load = load, .silo = silo};
+    if (partitions[p->kind].deal(&deal, err, errlen) != 0) goto done;
     rc = 0;
 done:
     free(train);
