@@ -11,16 +11,12 @@
 #define DECK_STR_MAX 512
 #define DECK_LIST_MAX 64
 
-typedef enum { OPTIM_ADAMW, OPTIM_SGD } InnerOptimizer;
-typedef enum { MODE_FEDERATED, MODE_CENTRALIZED, MODE_DDP } RunMode;
-typedef enum { TOPOLOGY_ALLREDUCE, TOPOLOGY_SERVER } TopologyKind;
-typedef enum { INNER_KEEP, INNER_RESET, INNER_AVERAGE } InnerState;
+/* The enumerated keys' values are defined once, with their names, by their owners:
+ * InnerOptimizer (optim.h), RunMode, TopologyKind, InnerState (run_config.h), DeviceKind and
+ * PrecisionKind (backend_kinds.h). */
 typedef enum { EMULATE_OFF, EMULATE_MODEL, EMULATE_SLEEP } LinkEmulate;
 typedef enum { OUTER_NAME_FEDAVG, OUTER_NAME_FEDMOM, OUTER_NAME_NESTEROV, OUTER_NAME_FEDADAM, OUTER_NAME_FEDYOGI } OuterName;
-typedef enum { DEVICE_CPU, DEVICE_CUDA } DeviceKind;
-typedef enum { PRECISION_FP32, PRECISION_BF16 } PrecisionKind;
-
-typedef struct {
+typedef struct Deck {
     /* [model] */
     int layers, heads, channels, seq_len, vocab_size, bias;
     /* [optim]: the inner optimizer, run by every silo */
@@ -30,7 +26,6 @@ typedef struct {
     long warmup_steps;
     /* [data] */
     char data_file[DECK_STR_MAX];
-    char data_file_abs[DECK_STR_MAX]; /* not a key: data_file made absolute by the trainer, for the weights files */
     long data_seed;
     /* [run] */
     char run_dir[DECK_STR_MAX];
@@ -91,8 +86,7 @@ void deck_print_markdown(FILE *out);
 /* The effective value of every key, as a deck (the run directory keeps it). */
 void deck_print_values(const Deck *d, FILE *out);
 
-/* Names of the enumerated values, for messages and metrics. */
-const char *deck_mode_name(int mode);
+/* Name of the outer optimizer value, for messages. */
 const char *deck_outer_name(int outer);
 
 #endif
