@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "deck.h"
+#include "optim.h" /* OPTIM_SGD */
 
 static int failures = 0, passes = 0;
 

@@ -47,12 +47,6 @@ static void cpu_describe(const Backend *b, char *buf, size_t len)
     if (len) buf[0] = 0;
 }
 
-const BackendOps backend_cpu_ops = {
-    .name = "cpu",
-    .create = cpu_create,
-    .destroy = cpu_nothing,
-    .upload = cpu_nothing,
-    .download = cpu_nothing,
-    .step = cpu_step,
-    .describe = cpu_describe,
-};
+/* upload, download: the steps work on the host vectors themselves, there is nothing to copy. */
+const BackendOps backend_cpu_ops = {.name = "cpu", .create = cpu_create, .destroy = cpu_nothing, .upload = cpu_nothing,
+                                    .download = cpu_nothing, .step = cpu_step, .describe = cpu_describe};
