@@ -48,7 +48,7 @@ static double bf16_peak_flops(const char *name)
 typedef struct { int L, NH, C, V, T, B, bias; } Shape;
 
 /* Time `steps` steps of shape s (after 3 warm-up steps) and print one report. */
-static void run(const Shape *s, int steps, GpuPrecision prec, const char *device)
+static void run(const Shape *s, int steps, PrecisionKind prec, const char *device)
 {
     GPTConfig c = {.max_seq_len = s->T, .vocab_size = s->V, .num_layers = s->L,
                    .num_heads = s->NH, .channels = s->C, .bias = s->bias};
@@ -91,7 +91,7 @@ static void run(const Shape *s, int steps, GpuPrecision prec, const char *device
     const double flops_tok = 6.0 * N + 6.0 * s->L * s->C * s->T;
     const double peak = bf16_peak_flops(device);
     printf("model L=%d C=%d NH=%d T=%d V=%d bias=%d: %zu parameters (%.1fM), B=%d, %s\n", s->L,
-           s->C, s->NH, s->T, s->V, s->bias, N, N / 1e6, s->B, prec == GPU_BF16 ? "bf16" : "fp32");
+           s->C, s->NH, s->T, s->V, s->bias, N, N / 1e6, s->B, prec == PRECISION_BF16 ? "bf16" : "fp32");
     printf("  %d steps in %.3f s: %.0f tokens/s, %.1f ms/step, last loss %.4f\n", steps, dt, tok_s,
            1e3 * dt / steps, loss);
     printf("  %.1f TFLOP/s (%.4g FLOP/token)", tok_s * flops_tok / 1e12, flops_tok);
@@ -109,7 +109,7 @@ static void run(const Shape *s, int steps, GpuPrecision prec, const char *device
 
 /* The largest of a ladder of GPT-2-shaped models (GPT-2 124M to 1.5B, then wider) whose plan
  * fits in 90% of the free memory; the rest is left to cuBLAS and the context. */
-static int largest_fitting(Shape *out, GpuPrecision prec)
+static int largest_fitting(Shape *out, PrecisionKind prec)
 {
     static const Shape ladder[] = {
         {12, 12, 768, 50257, 1024, 1, 1},   {24, 16, 1024, 50257, 1024, 1, 1},
@@ -139,7 +139,7 @@ int main(int argc, char **argv)
 {
     Shape s = {12, 12, 768, 50257, 1024, 16, 1};
     int steps = 20, largest = 0;
-    GpuPrecision prec = GPU_BF16;
+    PrecisionKind prec = PRECISION_BF16;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "--largest")) { largest = 1; continue; }
@@ -158,7 +158,7 @@ int main(int argc, char **argv)
         case 'B': s.B = atoi(v); break;
         case 'n': steps = atoi(v); break;
         case 'b': s.bias = atoi(v); break;
-        case 'p': prec = !strcmp(v, "fp32") ? GPU_FP32 : GPU_BF16; break;
+        case 'p': prec = !strcmp(v, "fp32") ? PRECISION_FP32 : PRECISION_BF16; break;
         default: fprintf(stderr, "bench_gpu: unknown option %s\n", a); return 2;
         }
     }
@@ -181,7 +181,7 @@ int main(int argc, char **argv)
     run(&s, steps, prec, name);
     if (largest) {
         Shape big;
-        printf("largest model that fits (T=1024, B=1, %s):\n", prec == GPU_BF16 ? "bf16" : "fp32");
+        printf("largest model that fits (T=1024, B=1, %s):\n", prec == PRECISION_BF16 ? "bf16" : "fp32");
         if (largest_fitting(&big, prec)) {
             printf("  none of the ladder fits\n");
             return 1;

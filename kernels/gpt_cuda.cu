@@ -19,7 +19,7 @@ enum { WTE, WPE, LN1W, LN1B, QKVW, QKVB, ATTPROJW, ATTPROJB, LN2W, LN2B, FCW, FC
 struct GpuModel {
     GPTConfig config;
     int B, T; // planned batch
-    GpuPrecision precision;
+    PrecisionKind precision;
     size_t sizes[GPT_NUM_TENSORS], offsets[GPT_NUM_TENSORS];
     size_t num_parameters;
     float *params, *grads, *mom, *var; // (num_parameters) each, the params layout
@@ -183,7 +183,7 @@ template <typename X> static X *device_alloc(GpuModel *m, size_t n)
 template <typename X> static size_t alloc_bytes(size_t n) { return (n ? n : 1) * sizeof(X); }
 
 /* Sets the config, batch, precision and parameter layout of m (nothing allocated). */
-static void plan_layout(GpuModel *m, const GPTConfig *c, int B, int T, GpuPrecision precision)
+static void plan_layout(GpuModel *m, const GPTConfig *c, int B, int T, PrecisionKind precision)
 {
     m->config = *c;
     m->B = B;
@@ -200,23 +200,23 @@ static void plan_layout(GpuModel *m, const GPTConfig *c, int B, int T, GpuPrecis
 /* Activation-type and float bytes of the activations and scratch. */
 static void plan_bytes(const GpuModel *m, size_t *tbytes, size_t *fbytes)
 {
-    if (m->precision == GPU_BF16) plan<bf16>(m, nullptr, nullptr, tbytes, fbytes);
+    if (m->precision == PRECISION_BF16) plan<bf16>(m, nullptr, nullptr, tbytes, fbytes);
     else plan<float>(m, nullptr, nullptr, tbytes, fbytes);
 }
 
-extern "C" size_t gpu_model_plan_bytes(const GPTConfig *c, int B, int T, GpuPrecision precision)
+extern "C" size_t gpu_model_plan_bytes(const GPTConfig *c, int B, int T, PrecisionKind precision)
 {
     GpuModel m;
     memset(&m, 0, sizeof m);
     plan_layout(&m, c, B, T, precision);
     size_t tbytes, fbytes, n = m.num_parameters, BT = (size_t)B * T;
     plan_bytes(&m, &tbytes, &fbytes);
-    return 4 * alloc_bytes<float>(n) + (precision == GPU_BF16 ? alloc_bytes<bf16>(n) : 0) +
+    return 4 * alloc_bytes<float>(n) + (precision == PRECISION_BF16 ? alloc_bytes<bf16>(n) : 0) +
            alloc_bytes<char>(tbytes) + alloc_bytes<float>(fbytes / sizeof(float)) +
            2 * alloc_bytes<int>(BT) + alloc_bytes<double>(NORM_BLOCKS);
 }
 
-extern "C" GpuModel *gpu_model_build(const GPTConfig *c, int B, int T, GpuPrecision precision)
+extern "C" GpuModel *gpu_model_build(const GPTConfig *c, int B, int T, PrecisionKind precision)
 {
     char err[256];
     if (gpt_config_check(c, err, sizeof err)) photon_abort(__FILE__, __LINE__, "gpu_model_build: %s", err);
@@ -232,7 +232,7 @@ extern "C" GpuModel *gpu_model_build(const GPTConfig *c, int B, int T, GpuPrecis
     m->grads = device_alloc<float>(m, n);
     m->mom = device_alloc<float>(m, n);
     m->var = device_alloc<float>(m, n);
-    if (precision == GPU_BF16) m->params_lp = device_alloc<bf16>(m, n);
+    if (precision == PRECISION_BF16) m->params_lp = device_alloc<bf16>(m, n);
     size_t tbytes, fbytes;
     plan_bytes(m, &tbytes, &fbytes);
     m->acts_memory = device_alloc<char>(m, tbytes);
@@ -250,7 +250,7 @@ extern "C" GpuModel *gpu_model_build(const GPTConfig *c, int B, int T, GpuPrecis
     cublasCheck(cublasSetStream(m->cublas, m->stream));
     // fp32 mode must match the CPU to 1e-4: no TF32 (CUBLAS_COMPUTE_32F is exact fp32 then)
     cublasCheck(cublasSetMathMode(m->cublas, CUBLAS_DEFAULT_MATH));
-    if (precision == GPU_BF16) {
+    if (precision == PRECISION_BF16) {
         Views<bf16> v = views<bf16>(m);
         fill_kernel<<<grid_for(BT), LAYERS_THREADS, 0, m->stream>>>(v.ones, BT, 1.0f);
     } else {
@@ -424,10 +424,10 @@ extern "C" float gpu_model_forward(GpuModel *m, const int *inputs, const int *ta
     m->fwd_B = B;
     m->fwd_T = T;
     m->fwd_has_targets = targets != NULL;
-    if (m->precision == GPU_BF16) forward_impl<bf16>(m, B, T, targets != NULL);
+    if (m->precision == PRECISION_BF16) forward_impl<bf16>(m, B, T, targets != NULL);
     else forward_impl<float>(m, B, T, targets != NULL);
     if (!targets) return -1.0f;
-    const float *losses = m->precision == GPU_BF16 ? views<bf16>(m).losses : views<float>(m).losses;
+    const float *losses = m->precision == PRECISION_BF16 ? views<bf16>(m).losses : views<float>(m).losses;
     copy_to_host(m, m->losses_host, losses, BT * sizeof(float));
     double sum = 0.0; // in order, in double, as gpt_forward
     for (size_t i = 0; i < BT; i++) sum += m->losses_host[i];
@@ -437,7 +437,7 @@ extern "C" float gpu_model_forward(GpuModel *m, const int *inputs, const int *ta
 extern "C" void gpu_model_download_logits(const GpuModel *m, float *logits)
 {
     const size_t n = (size_t)m->fwd_B * m->fwd_T * m->config.vocab_size;
-    if (m->precision == GPU_FP32) {
+    if (m->precision == PRECISION_FP32) {
         copy_to_host(m, logits, views<float>(m).logits, n * sizeof(float));
         return;
     }
@@ -533,7 +533,7 @@ extern "C" void gpu_model_backward(GpuModel *m)
         photon_abort(__FILE__, __LINE__,
                      "gpu_model_backward: the last gpu_model_forward had no targets, so there is no "
                      "loss to differentiate");
-    if (m->precision == GPU_BF16) backward_impl<bf16>(m);
+    if (m->precision == PRECISION_BF16) backward_impl<bf16>(m);
     else backward_impl<float>(m);
 }
 

@@ -5,8 +5,8 @@
  * bias = 0): gpu_model_upload_params / download_params move exactly gpt.h's params_memory, so
  * the federation, checkpoints and evaluation keep working on the host vector.
  *
- * Precision: GPU_FP32 computes in float (products with fp32 accumulation, no TF32), for
- * validation against the CPU model; GPU_BF16 keeps activations and a copy of the weights in
+ * Precision: PRECISION_FP32 computes in float (products with fp32 accumulation, no TF32), for
+ * validation against the CPU model; PRECISION_BF16 keeps activations and a copy of the weights in
  * bf16 for the products (fp32 accumulation) while the master weights, gradients and AdamW moments
  * stay float. Every function stops the run (photon_abort, naming the failing CUDA call) on a
  * CUDA, cuBLAS or NCCL error. Calls run on the model's stream; functions that return host data
@@ -23,9 +23,8 @@
 extern "C" {
 #endif
 
+#include "backend_kinds.h" // PrecisionKind
 #include "gpt.h"
-
-typedef enum { GPU_FP32 = 0, GPU_BF16 = 1 } GpuPrecision; // = deck.h's PrecisionKind
 
 typedef struct GpuModel GpuModel;
 
@@ -38,13 +37,13 @@ void gpu_device_info(char *name, size_t namelen, size_t *total_bytes);
 
 /* Plan everything for batches up to (B, T) on the current device; weights are zero until
  * uploaded. The config must pass gpt_config_check; T <= max_seq_len. */
-GpuModel *gpu_model_build(const GPTConfig *c, int B, int T, GpuPrecision precision);
+GpuModel *gpu_model_build(const GPTConfig *c, int B, int T, PrecisionKind precision);
 void gpu_model_free(GpuModel *m);
 size_t gpu_model_num_parameters(const GpuModel *m);
 size_t gpu_model_device_bytes(const GpuModel *m); // device memory the model allocated
 /* What gpu_model_build would allocate, without allocating (cuBLAS's and NCCL's own buffers not
  * included): for finding the largest model that fits. */
-size_t gpu_model_plan_bytes(const GPTConfig *c, int B, int T, GpuPrecision precision);
+size_t gpu_model_plan_bytes(const GPTConfig *c, int B, int T, PrecisionKind precision);
 
 /* Host <-> device copies of the flat float vectors (num_parameters floats each). Uploading the
  * weights also refreshes the bf16 copy. */

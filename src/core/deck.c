@@ -4,6 +4,10 @@
  * source of truth: defaults, ranges, help and the documentation come from it. */
 #include "deck.h"
 
+#include "backend_kinds.h"
+#include "optim.h"
+#include "run_config.h"
+
 #include <errno.h>
 #include <ini.h>
 #include <limits.h>
@@ -24,12 +28,6 @@ typedef struct {
     const char *help;
 } DeckKey;
 
-static const char *const optimizer_names[] = {"adamw", "sgd", NULL};
-static const char *const mode_names[] = {"federated", "centralized", "ddp", NULL};
-static const char *const topology_names[] = {"allreduce", "server", NULL};
-static const char *const inner_state_names[] = {"keep", "reset", "average", NULL};
-static const char *const device_names[] = {"cpu", "cuda", NULL};
-static const char *const precision_names[] = {"fp32", "bf16", NULL};
 
 #define F(field) offsetof(Deck, field)
 #define BIG 1e18
@@ -42,7 +40,7 @@ static const DeckKey deck_keys[] = {
     {"model", "vocab_size", K_INT, F(vocab_size), "0", 0, 1 << 20, NULL, "vocabulary (V); 0 = take it from the data file, otherwise it must equal the data file's"},
     {"model", "bias", K_BOOL, F(bias), "true", 0, 1, NULL, "biases in linear layers and LayerNorms (GPT-2); false removes all of them (MPT style, as Photon's models)"},
 
-    {"optim", "optimizer", K_ENUM, F(optimizer), "adamw", 0, 0, optimizer_names, "inner optimizer of every silo: adamw or sgd"},
+    {"optim", "optimizer", K_ENUM, F(optimizer), "adamw", 0, 0, inner_optimizer_names, "inner optimizer of every silo: adamw or sgd"},
     {"optim", "batch_size", K_INT, F(batch_size), "4", 1, 1 << 20, NULL, "sequences per rank per step (B); the global batch is B x ranks"},
     {"optim", "lr", K_DOUBLE, F(lr), "6e-4", 0, 100, NULL, "peak learning rate of the inner optimizer"},
     {"optim", "beta1", K_DOUBLE, F(beta1), "0.9", 0, 0.999999, NULL, "AdamW first-moment decay"},
@@ -64,7 +62,7 @@ static const DeckKey deck_keys[] = {
     {"run", "stop_after_rounds", K_LONG, F(stop_after_rounds), "0", 0, BIG, NULL, "stop after this many rounds of one invocation, write a checkpoint and exit 0 (continue with --resume latest; 0 = run to run.steps). The schedule still runs on run.steps"},
     {"run", "precision", K_ENUM, F(precision), "fp32", 0, 0, precision_names, "fp32 or bf16 (bf16: cuda only; bf16 weights and activations, fp32 master weights and AdamW state)"},
 
-    {"federation", "mode", K_ENUM, F(mode), "federated", 0, 0, mode_names, "federated (Photon), centralized (one data-parallel group over all data) or ddp (silos, gradients all-reduced across silos every step)"},
+    {"federation", "mode", K_ENUM, F(mode), "federated", 0, 0, run_mode_names, "federated (Photon), centralized (one data-parallel group over all data) or ddp (silos, gradients all-reduced across silos every step)"},
     {"federation", "silos", K_INT, F(silos), "1", 1, 4096, NULL, "silos S; the world splits into S equal groups of consecutive ranks; must equal the data file's silos unless mode = centralized"},
     {"federation", "topology", K_ENUM, F(topology), "allreduce", 0, 0, topology_names, "allreduce: the silo leaders all-reduce and each applies the outer step (DiLoCo); server: one extra rank aggregates (Photon), run with S x ranks_per_silo + 1 ranks"},
     {"federation", "local_steps", K_INT, F(local_steps), "10", 1, INT_MAX, NULL, "inner steps per round (H); in centralized and ddp modes it only groups steps into rounds for logging and evaluation"},
@@ -99,7 +97,6 @@ static const DeckKey deck_keys[] = {
 static const char *const section_order[] = {"model", "optim", "data", "run", "federation", "link", "eval", "checkpoint"};
 #define NUM_SECTIONS (sizeof section_order / sizeof section_order[0])
 
-const char *deck_mode_name(int mode) { return mode_names[mode]; }
 
 /* ---- setting one key from text ------------------------------------------------------------ */
 

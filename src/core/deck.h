@@ -14,14 +14,10 @@
 #define DECK_STR_MAX 512
 #define DECK_LIST_MAX 64
 
-typedef enum { OPTIM_ADAMW, OPTIM_SGD } InnerOptimizer;
-typedef enum { MODE_FEDERATED, MODE_CENTRALIZED, MODE_DDP } RunMode;
-typedef enum { TOPOLOGY_ALLREDUCE, TOPOLOGY_SERVER } TopologyKind;
-typedef enum { INNER_KEEP, INNER_RESET, INNER_AVERAGE } InnerState;
-typedef enum { DEVICE_CPU, DEVICE_CUDA } DeviceKind;
-typedef enum { PRECISION_FP32, PRECISION_BF16 } PrecisionKind;
-
-typedef struct {
+/* The enumerated keys' values are defined once, with their names, by their owners:
+ * InnerOptimizer (optim.h), RunMode, TopologyKind, InnerState (run_config.h), DeviceKind and
+ * PrecisionKind (backend_kinds.h), OuterKind (outer.h), LinkEmulation (link.h). */
+typedef struct Deck {
     /* [model] */
     int layers, heads, channels, seq_len, vocab_size, bias;
     /* [optim]: the inner optimizer, run by every silo */
@@ -31,7 +27,6 @@ typedef struct {
     long warmup_steps;
     /* [data] */
     char data_file[DECK_STR_MAX];
-    char data_file_abs[DECK_STR_MAX]; /* not a key: data_file made absolute by the trainer, for the weights files */
     long data_seed;
     /* [run] */
     char run_dir[DECK_STR_MAX];
@@ -92,7 +87,5 @@ void deck_print_markdown(FILE *out);
 /* The effective value of every key, as a deck (the run directory keeps it). */
 void deck_print_values(const Deck *d, FILE *out);
 
-/* Names of the enumerated values, for messages and metrics. */
-const char *deck_mode_name(int mode);
 
 #endif

@@ -1,7 +1,7 @@
 /* checkpoint.h: durable runs. One parallel HDF5 file per checkpoint holds everything a run needs
  * to continue bitwise where it stopped: the global weights, the outer optimizer's state, every
  * silo's inner optimizer state and loader cursor, the round and the trainer's counters, and the
- * deck (doc/formats.md, "Checkpoint file", lists every dataset and attribute).
+ * deck's text (doc/formats.md, "Checkpoint file", lists every dataset and attribute).
  *
  * Writing is collective over MPI_COMM_WORLD: every rank creates the file with the MPI-IO driver
  * and the ranks that own a piece of the state write it (rank 0 the weights, silo leaders their
@@ -19,15 +19,33 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "deck.h"
 #include "gpt.h"
 #include "loader.h"
+#include "optim.h"
 #include "outer.h"
+#include "run_config.h"
 #include "topology.h"
 
 #define CKPT_FORMAT "photon-checkpoint"
 #define CKPT_FORMAT_VERSION 1
-#define CKPT_PATH_MAX (DECK_STR_MAX + 64)
+#define CKPT_PATH_MAX (512 + 64) /* a deck path (DECK_STR_MAX) and the file name */
+
+/* What a checkpoint records about the run that wrote it, filled by the driver from its typed
+ * configs: which buffers exist (mode, outer), what a resumed run must share (the rest), and the
+ * deck's text for provenance. Identical on every rank. */
+typedef struct {
+    GPTConfig config;          // the model shape
+    RunMode mode;
+    TopologyKind topology;
+    InnerOptimizer optimizer;
+    OuterKind outer;
+    int local_steps;
+    long steps;
+    const char *data_file;     // absolute
+    const char *deck_text;     // the deck as given ("" if none)
+    const char *overrides;     // the command-line overrides ("" if none)
+    const char *effective;     // every key's effective value, as deck_print_values writes it
+} RunIdentity;
 
 /* Where the run stands at a round boundary: identical on every rank (rank 0's values). */
 typedef struct {
@@ -41,9 +59,8 @@ typedef struct {
 /* What one rank contributes to (or receives from) a checkpoint. Pointers this rank does not
  * hold are NULL (the server has no inner state and no loader). */
 typedef struct {
-    const Deck *deck;
+    const RunIdentity *id;
     const Topology *topo;
-    GPTConfig config;
     size_t n;                  // parameters
     float *params;             // (n) the global weights: every rank holds them at a round boundary
     float *adam_m, *adam_v;    // (n) this rank's inner AdamW moments (its silo's, replicated)
@@ -69,8 +86,8 @@ int ckpt_verify(const char *path, char *err, size_t errlen);
  * with a message (a damaged file given by name, or every checkpoint in dir damaged). */
 int ckpt_find(const char *what, const char *dir, char *path, size_t pathlen, char *err, size_t errlen);
 
-/* Reads a checkpoint (verified beforehand) into `v`. COLLECTIVE over MPI_COMM_WORLD. The deck
- * must be compatible: the model shape, mode, silo count, inner and outer optimizer and
+/* Reads a checkpoint (verified beforehand) into `v`. COLLECTIVE over MPI_COMM_WORLD. The run
+ * (v->id) must be compatible: the model shape, mode, silo count, inner and outer optimizer and
  * local_steps must be those it was written with (the number of ranks per silo may differ: each
  * rank takes its silo's inner state and loader cursor). 0 on every rank, or -1 on every rank with
  * a message naming the key to change. */

@@ -1,6 +1,6 @@
 /* checkpoint_private.h: what checkpoint.c, checkpoint_write.c and checkpoint_read.c share (not
  * for other callers): the names and buffers both the writer and the reader derive from the
- * deck, and the listing of a checkpoint directory. */
+ * run identity, and the listing of a checkpoint directory. */
 #ifndef PHOTON_CHECKPOINT_PRIVATE_H
 #define PHOTON_CHECKPOINT_PRIVATE_H
 
@@ -8,12 +8,10 @@
 
 #include "checkpoint.h"
 
-static inline const char *optimizer_name(int o) { return o == OPTIM_SGD ? "sgd" : "adamw"; }
-
 /* The outer optimizer's state buffers a checkpoint holds: those its table declares (outer.h), as
  * /outer/<name> (fedmom/nesterov /outer/m, fedadam/fedyogi /outer/m and /outer/v); none outside
  * federated mode. NULL-terminated. */
-static inline const char *const *outer_state_names(const Deck *d)
+static inline const char *const *outer_state_names(const RunIdentity *d)
 {
     static const char *const none[] = {NULL};
     const OuterOps *ops = d->mode == MODE_FEDERATED ? outer_ops((OuterKind)d->outer) : NULL;

@@ -163,15 +163,15 @@ done:
 /* The settings a checkpoint cannot be resumed under if they changed. Same verdict on every rank. */
 static int check_compatible(hid_t f, const char *path, const CkptView *v, char *err, size_t errlen)
 {
-    const Deck *d = v->deck;
+    const RunIdentity *d = v->id;
     char msg[256], s[64];
     struct { const char *attr, *key; int64_t want; } ints[] = {
-        {"num_layers", "model.layers", v->config.num_layers},
-        {"num_heads", "model.heads", v->config.num_heads},
-        {"channels", "model.channels", v->config.channels},
-        {"max_seq_len", "model.seq_len", v->config.max_seq_len},
-        {"vocab_size", "model.vocab_size (or the data file's vocabulary)", v->config.vocab_size},
-        {"bias", "model.bias", v->config.bias},
+        {"num_layers", "model.layers", d->config.num_layers},
+        {"num_heads", "model.heads", d->config.num_heads},
+        {"channels", "model.channels", d->config.channels},
+        {"max_seq_len", "model.seq_len", d->config.max_seq_len},
+        {"vocab_size", "model.vocab_size (or the data file's vocabulary)", d->config.vocab_size},
+        {"bias", "model.bias", d->config.bias},
         {"num_silos", "federation.silos", v->topo->num_silos},
         {"local_steps", "federation.local_steps", d->local_steps},
     };
@@ -189,9 +189,9 @@ static int check_compatible(hid_t f, const char *path, const CkptView *v, char *
         }
     }
     struct { const char *attr, *key, *want; } strs[] = {
-        {"mode", "federation.mode", deck_mode_name(d->mode)},
-        {"optimizer", "optim.optimizer", optimizer_name(d->optimizer)},
-        {"outer", "federation.outer", outer_kind_name((OuterKind)d->outer)},
+        {"mode", "federation.mode", run_mode_names[d->mode]},
+        {"optimizer", "optim.optimizer", inner_optimizer_names[d->optimizer]},
+        {"outer", "federation.outer", outer_kind_name(d->outer)},
     };
     for (size_t i = 0; i < sizeof strs / sizeof *strs; i++) {
         if (h5_attr_read_string_buf(f, strs[i].attr, s, sizeof s)) {
@@ -229,7 +229,7 @@ static int read_state(hid_t f, const char *path, CkptState *s, int64_t *outer_t,
 
 int ckpt_read(CkptView *v, const char *path, char *err, size_t errlen)
 {
-    const Deck *d = v->deck;
+    const RunIdentity *d = v->id;
     const Topology *t = v->topo;
     H5Quiet quiet;
     h5_quiet_begin(&quiet);

@@ -17,7 +17,6 @@
 #include "metrics.h"
 #include "sha256.h"
 
-static const char *topology_name(int t) { return t == TOPOLOGY_SERVER ? "server" : "allreduce"; }
 /* The rank whose outer optimizer is written: the server, or silo 0's leader (world rank 0) when
  * every leader holds a replica. */
 static int outer_owner(const Topology *t) { return t->with_server ? t->world_size - 1 : 0; }
@@ -127,26 +126,26 @@ static void prune(const char *dir, int keep)
 
 static int write_attrs(hid_t f, const CkptView *v)
 {
-    const Deck *d = v->deck;
+    const RunIdentity *d = v->id;
     const CkptState *s = v->state;
     const Topology *t = v->topo;
     int rc = 0;
     rc |= h5_attr_write_fixed_string(f, "format", CKPT_FORMAT);
     rc |= h5_attr_write_int(f, "format_version", CKPT_FORMAT_VERSION);
     /* The model shape, as in final.h5 (weights.h reads either file). */
-    rc |= h5_attr_write_int(f, "num_layers", v->config.num_layers);
-    rc |= h5_attr_write_int(f, "num_heads", v->config.num_heads);
-    rc |= h5_attr_write_int(f, "channels", v->config.channels);
-    rc |= h5_attr_write_int(f, "max_seq_len", v->config.max_seq_len);
-    rc |= h5_attr_write_int(f, "vocab_size", v->config.vocab_size);
-    rc |= h5_attr_write_int(f, "bias", v->config.bias);
+    rc |= h5_attr_write_int(f, "num_layers", d->config.num_layers);
+    rc |= h5_attr_write_int(f, "num_heads", d->config.num_heads);
+    rc |= h5_attr_write_int(f, "channels", d->config.channels);
+    rc |= h5_attr_write_int(f, "max_seq_len", d->config.max_seq_len);
+    rc |= h5_attr_write_int(f, "vocab_size", d->config.vocab_size);
+    rc |= h5_attr_write_int(f, "bias", d->config.bias);
     rc |= h5_attr_write_int(f, "num_parameters", (int64_t)v->n);
     /* What a resumed run must share with this one. */
-    rc |= h5_attr_write_fixed_string(f, "mode", deck_mode_name(d->mode));
-    rc |= h5_attr_write_fixed_string(f, "topology", topology_name(d->topology));
-    rc |= h5_attr_write_fixed_string(f, "optimizer", optimizer_name(d->optimizer));
-    rc |= h5_attr_write_fixed_string(f, "outer", outer_kind_name((OuterKind)d->outer));
-    rc |= h5_attr_write_fixed_string(f, "data_file", d->data_file_abs);
+    rc |= h5_attr_write_fixed_string(f, "mode", run_mode_names[d->mode]);
+    rc |= h5_attr_write_fixed_string(f, "topology", topology_names[d->topology]);
+    rc |= h5_attr_write_fixed_string(f, "optimizer", inner_optimizer_names[d->optimizer]);
+    rc |= h5_attr_write_fixed_string(f, "outer", outer_kind_name(d->outer));
+    rc |= h5_attr_write_fixed_string(f, "data_file", d->data_file);
     rc |= h5_attr_write_int(f, "num_silos", t->num_silos);
     rc |= h5_attr_write_int(f, "silo_size", t->silo_size > 0 ? t->silo_size : 0);
     rc |= h5_attr_write_int(f, "world_size", t->world_size);
@@ -164,26 +163,13 @@ static int write_attrs(hid_t f, const CkptView *v)
     return rc ? -1 : 0;
 }
 
-/* The effective deck as text (what deck.effective holds). */
-static char *effective_deck(const Deck *d)
-{
-    char *text = NULL;
-    size_t len = 0;
-    FILE *mem = open_memstream(&text, &len);
-    if (!mem) PHOTON_FATAL("open_memstream failed");
-    deck_print_values(d, mem);
-    fclose(mem);
-    return text;
-}
-
 static int write_all(hid_t f, const CkptView *v, char *err, size_t errlen)
 {
-    const Deck *d = v->deck;
+    const RunIdentity *d = v->id;
     const Topology *t = v->topo;
     const int S = t->num_silos, P = t->world_size, me = t->world_rank;
     const int leader = t->is_leader && !t->is_server;
     int rc = -1;
-    char *effective = NULL;
     hid_t dxpl = H5Pcreate(H5P_DATASET_XFER), str_deck = H5I_INVALID_HID, str_over = H5I_INVALID_HID, str_eff = H5I_INVALID_HID;
     h5Check(H5Pset_dxpl_mpio(dxpl, H5FD_MPIO_COLLECTIVE));
     if (write_attrs(f, v)) { snprintf(err, errlen, "cannot write the root attributes"); goto done; }
@@ -232,8 +218,8 @@ static int write_all(hid_t f, const CkptView *v, char *err, size_t errlen)
     }
 
     /* Provenance: the deck as given, the overrides, the effective deck (rank 0 writes them). */
-    effective = effective_deck(d);
-    const char *texts[3] = {d->deck_text ? d->deck_text : "", d->overrides ? d->overrides : "", effective};
+    const char *texts[3] = {d->deck_text ? d->deck_text : "", d->overrides ? d->overrides : "",
+                            d->effective ? d->effective : ""};
     const char *names[3] = {"deck/text", "deck/overrides", "deck/effective"};
     hid_t *types[3] = {&str_deck, &str_over, &str_eff};
     for (int i = 0; i < 3; i++) {
@@ -249,7 +235,6 @@ done:
         hid_t ty = i == 0 ? str_deck : i == 1 ? str_over : str_eff;
         if (ty >= 0) H5Tclose(ty);
     }
-    free(effective);
     H5Pclose(dxpl);
     return rc;
 }

@@ -1,4 +1,4 @@
-/* weights.c: read final.h5 / checkpoint files into a GPT (see weights.h). */
+/* weights.c: write final.h5, read final.h5 / checkpoint files into a GPT (see weights.h). */
 #include "weights.h"
 
 #include <hdf5.h>
@@ -27,19 +27,21 @@ static hid_t weights_open(const char *path, char *err, size_t errlen)
     return f;
 }
 
+/* The model shape's root attributes, in GPTConfig's order of reading and writing. */
+static const char *const shape_attrs[6] = {"num_layers", "num_heads", "channels", "max_seq_len", "vocab_size", "bias"};
+
 static int read_config(hid_t f, const char *path, GPTConfig *c, char *err, size_t errlen)
 {
-    static const char *names[6] = {"num_layers", "num_heads", "channels", "max_seq_len", "vocab_size", "bias"};
     int *fields[6] = {&c->num_layers, &c->num_heads, &c->channels, &c->max_seq_len, &c->vocab_size, &c->bias};
     char msg[512];
     for (int i = 0; i < 6; i++) {
         int64_t v;
-        if (h5_attr_read_int(f, names[i], &v, msg, sizeof msg)) {
+        if (h5_attr_read_int(f, shape_attrs[i], &v, msg, sizeof msg)) {
             snprintf(err, errlen, "%s: %s (not a photon weights file: final.h5 or a checkpoint)", path, msg);
             return -1;
         }
         if (v < 0 || v > INT32_MAX) {
-            snprintf(err, errlen, "%s: attribute '%s' = %lld is out of range", path, names[i], (long long)v);
+            snprintf(err, errlen, "%s: attribute '%s' = %lld is out of range", path, shape_attrs[i], (long long)v);
             return -1;
         }
         *fields[i] = (int)v;
@@ -152,4 +154,33 @@ int weights_check_vocab(const GPTConfig *c, const char *ckpt, int data_vocab, co
              "model was trained on (its deck's [data] file)",
              ckpt, c->vocab_size, data, data_vocab);
     return -1;
+}
+
+int weights_write(const char *path, const GPTConfig *c, const float *params, size_t n, const char *data_file,
+                  char *err, size_t errlen)
+{
+    char tmp[4096];
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    hid_t f = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    if (f < 0) { snprintf(err, errlen, "%s: cannot create", tmp); return -1; }
+    int rc = 0;
+    hsize_t dims = n;
+    hid_t space = H5Screate_simple(1, &dims, NULL);
+    hid_t ds = H5Dcreate2(f, "params", H5T_IEEE_F32LE, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    if (ds < 0 || H5Dwrite(ds, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, params) < 0) rc = -1;
+    if (ds >= 0) H5Dclose(ds);
+    H5Sclose(space);
+    const int shape[6] = {c->num_layers, c->num_heads, c->channels, c->max_seq_len, c->vocab_size, c->bias};
+    for (int i = 0; i < 6 && rc == 0; i++) {
+        hid_t as = H5Screate(H5S_SCALAR);
+        hid_t a = H5Acreate2(f, shape_attrs[i], H5T_STD_I32LE, as, H5P_DEFAULT, H5P_DEFAULT);
+        if (a < 0 || H5Awrite(a, H5T_NATIVE_INT, &shape[i]) < 0) rc = -1;
+        if (a >= 0) H5Aclose(a);
+        H5Sclose(as);
+    }
+    if (rc == 0 && h5_attr_write_fixed_string(f, "data_file", data_file)) rc = -1;
+    if (H5Fclose(f) < 0) rc = -1;
+    if (rc == 0 && rename(tmp, path)) rc = -1;
+    if (rc) { snprintf(err, errlen, "%s: cannot write the final weights", path); remove(tmp); }
+    return rc;
 }

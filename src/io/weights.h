@@ -1,4 +1,4 @@
-/* weights.h: load a model from a weights file: the run directory's final.h5, or a checkpoint
+/* weights.h: write and load weights files: the run directory's final.h5, or a checkpoint
  * (a checkpoint is a superset of final.h5: the same root dataset and attributes).
  *
  * The file's root holds
@@ -12,6 +12,13 @@
 #include <stddef.h>
 
 #include "gpt.h"
+
+/* Writes a final.h5 at `path`: the flat vector `params` (n floats), the shape attributes and
+ * the data_file attribute (eval and sample find the tokenizer and validation sets there). Serial
+ * (one rank). Written as PATH.tmp and renamed, so a reader never sees half a file. 0, or -1
+ * with a message naming the file (no file is left under either name). */
+int weights_write(const char *path, const GPTConfig *c, const float *params, size_t n, const char *data_file,
+                  char *err, size_t errlen);
 
 /* The model shape stored in a weights file, checked with gpt_config_check. 0 / -1 with a
  * message naming the file and the missing or bad attribute. */

@@ -2,6 +2,9 @@
 #include "optim.h"
 
 #include <math.h>
+#include <stddef.h>
+
+const char *const inner_optimizer_names[] = {"adamw", "sgd", NULL};
 
 void adamw_update(float *p, const float *g, float *m, float *v, size_t n, float lr, float beta1,
                   float beta2, float eps, float weight_decay, long t)

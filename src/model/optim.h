@@ -9,6 +9,18 @@
 
 #include <stddef.h>
 
+/* The inner optimizer of every silo (optim.optimizer); names: inner_optimizer_names[]
+ * (NULL-terminated, index = value), read by the deck parser, --help and checkpoints. */
+typedef enum { OPTIM_ADAMW, OPTIM_SGD } InnerOptimizer;
+extern const char *const inner_optimizer_names[];
+
+/* Its hyperparameters as the steps use them (deck [optim]; the schedule gives the lr). */
+typedef struct {
+    InnerOptimizer kind;
+    float beta1, beta2, eps, weight_decay; // AdamW; weight_decay also for SGD
+    double grad_clip;                      // global norm; 0 = no clipping
+} InnerOptConfig;
+
 /* AdamW exactly as torch.optim.AdamW: p -= lr*wd*p; m = b1*m+(1-b1)g; v = b2*v+(1-b2)g^2;
  * p -= lr * (m/(1-b1^t)) / (sqrt(v/(1-b2^t)) + eps).  t is the 1-based count of steps taken. */
 void adamw_update(float *p, const float *g, float *m, float *v, size_t n, float lr, float beta1,

@@ -98,7 +98,7 @@ static void compare_pass(GPT *cpu, GpuModel *gpu, const int *inp, const int *tgt
 
 /* TRAIN_STEPS AdamW steps with clipping from the same weights on fresh batches: the GPU's loss
  * at each step against the CPU's. */
-static void compare_training(const GPTConfig *c, int B, int T, GpuPrecision precision, double tol)
+static void compare_training(const GPTConfig *c, int B, int T, PrecisionKind precision, double tol)
 {
     GPT cpu;
     gpt_build(&cpu, c, B, T);
@@ -129,7 +129,7 @@ static void compare_training(const GPTConfig *c, int B, int T, GpuPrecision prec
             printf("  step %2ld: loss cpu %.6f gpu %.6f\n", t, cpu.mean_loss, loss);
     }
     char what[64];
-    snprintf(what, sizeof what, "%s %d-step loss curve", precision == GPU_BF16 ? "bf16" : "fp32",
+    snprintf(what, sizeof what, "%s %d-step loss curve", precision == PRECISION_BF16 ? "bf16" : "fp32",
              TRAIN_STEPS);
     expect(what, worst, tol);
     free(inp);
@@ -166,20 +166,20 @@ int main(void)
         fill_tokens(inp, B * T, c.vocab_size, &state);
         fill_tokens(tgt, B * T, c.vocab_size, &state);
 
-        GpuModel *g32 = gpu_model_build(&c, B, T, GPU_FP32);
+        GpuModel *g32 = gpu_model_build(&c, B, T, PRECISION_FP32);
         gpu_model_upload_params(g32, cpu.params_memory);
         compare_pass(&cpu, g32, inp, tgt, B, T, TOL_FP32, TOL_FP32, TOL_FP32, "fp32");
         compare_pass(&cpu, g32, inp, tgt, 3, 20, TOL_FP32, TOL_FP32, TOL_FP32, "fp32 B=3 T=20");
         gpu_model_free(g32);
 
-        GpuModel *g16 = gpu_model_build(&c, B, T, GPU_BF16);
+        GpuModel *g16 = gpu_model_build(&c, B, T, PRECISION_BF16);
         gpu_model_upload_params(g16, cpu.params_memory);
         compare_pass(&cpu, g16, inp, tgt, B, T, TOL_BF16_LOSS, TOL_BF16_LOGITS, TOL_BF16_GRADS, "bf16");
         gpu_model_free(g16);
         gpt_free(&cpu);
 
-        compare_training(&c, B, T, GPU_FP32, TOL_FP32_CURVE);
-        compare_training(&c, B, T, GPU_BF16, TOL_BF16_CURVE);
+        compare_training(&c, B, T, PRECISION_FP32, TOL_FP32_CURVE);
+        compare_training(&c, B, T, PRECISION_BF16, TOL_BF16_CURVE);
     }
     printf("test_gpu: %s (%d failure%s)\n", failures ? "FAILED" : "passed", failures,
            failures == 1 ? "" : "s");

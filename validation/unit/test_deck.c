@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "deck.h"
+#include "optim.h" /* OPTIM_SGD */
 
 #include "test_check.h"
 

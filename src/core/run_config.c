@@ -1,0 +1,41 @@
+/* run_config.c: see run_config.h. */
+#include "run_config.h"
+
+#include "deck.h"
+
+const char *const run_mode_names[] = {"federated", "centralized", "ddp", NULL};
+const char *const topology_names[] = {"allreduce", "server", NULL};
+const char *const inner_state_names[] = {"keep", "reset", "average", NULL};
+
+void run_config_from_deck(RunConfig *rc, const Deck *d)
+{
+    rc->model = (GPTConfig){.max_seq_len = d->seq_len, .vocab_size = d->vocab_size, .num_layers = d->layers,
+                            .num_heads = d->heads, .channels = d->channels, .bias = d->bias};
+    rc->inner = (InnerOptConfig){.kind = (InnerOptimizer)d->optimizer, .beta1 = (float)d->beta1, .beta2 = (float)d->beta2,
+                                 .eps = (float)d->eps, .weight_decay = (float)d->weight_decay, .grad_clip = d->grad_clip};
+    rc->schedule = (LRSchedule){.lr = (float)d->lr, .warmup_steps = d->warmup_steps, .total_steps = d->steps,
+                                .final_fraction = (float)d->lr_floor};
+    rc->fed = (FedConfig){
+        .mode = (RunMode)d->mode,
+        .silos = d->silos,
+        .topology = (TopologyKind)d->topology,
+        .local_steps = d->local_steps,
+        .inner_state = (InnerState)d->inner_state,
+        .clients_per_round = d->clients_per_round,
+        .sample_seed = (unsigned long)d->sample_seed,
+        .drop = {.outlier_factor = d->outlier_factor, .min_clients = d->min_clients},
+        .fault = {.silo = d->fault_silo, .rounds = d->fault_rounds, .num_rounds = d->num_fault_rounds,
+                  .prob = d->fault_prob, .seed = (unsigned long)d->sample_seed},
+    };
+    rc->outer = (OuterConfig){.kind = (OuterKind)d->outer, .lr = (float)d->outer_lr, .momentum = (float)d->outer_momentum,
+                              .beta1 = (float)d->outer_beta1, .beta2 = (float)d->outer_beta2, .tau = (float)d->outer_tau};
+    rc->link = (LinkConfig){.bandwidth_mbps = d->bandwidth_mbps, .latency_ms = d->latency_ms,
+                            .emulate = (LinkEmulation)d->emulate};
+    rc->ckpt = (CkptPolicy){.every = d->ckpt_every, .keep = d->ckpt_keep, .dir = d->ckpt_dir,
+                            .stop_after_rounds = d->stop_after_rounds};
+    rc->eval = (EvalConfig){.every = d->eval_every, .tokens = d->eval_tokens};
+    rc->run = (RunSettings){.dir = d->run_dir, .data_file = d->data_file, .deck_path = d->deck_path, .steps = d->steps,
+                            .seed = (unsigned long)d->seed, .data_seed = (unsigned long)d->data_seed,
+                            .log_every = d->log_every, .batch_size = d->batch_size,
+                            .device = (DeviceKind)d->device, .precision = (PrecisionKind)d->precision};
+}

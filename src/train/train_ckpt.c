@@ -1,0 +1,104 @@
+/* train_ckpt.c: the driver's side of checkpoints (see trainer.h, checkpoint.h): what this rank
+ * holds of the run's state, the run's identity that a checkpoint records and checks, writing one
+ * at a round boundary and --resume. */
+#include "trainer.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "check.h"
+
+/* The effective deck as text (what deck.effective holds). */
+static char *effective_deck(const Deck *d)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *mem = open_memstream(&text, &len);
+    if (!mem) PHOTON_FATAL("open_memstream failed");
+    deck_print_values(d, mem);
+    fclose(mem);
+    return text;
+}
+
+void train_identity(Trainer *tr)
+{
+    const RunConfig *c = &tr->cfg;
+    tr->effective = effective_deck(&tr->deck);
+    tr->id = (RunIdentity){.config = tr->model.config, .mode = c->fed.mode, .topology = c->fed.topology,
+                           .optimizer = c->inner.kind, .outer = c->outer.kind, .local_steps = c->fed.local_steps,
+                           .steps = c->run.steps, .data_file = tr->data_file_abs, .deck_text = tr->deck.deck_text,
+                           .overrides = tr->deck.overrides, .effective = tr->effective};
+}
+
+/* What this rank holds of the run's state, for checkpoint.c. cursor: storage for the loader's. */
+static CkptView trainer_view(Trainer *tr, LoaderCursor *cursor)
+{
+    CkptView v = {.id = &tr->id, .topo = &tr->topo, .n = tr->model.num_parameters, .params = tr->model.params_memory,
+                  .state = &tr->ckpt};
+    if (!tr->topo.is_server) {
+        v.adam_m = tr->adam_m;
+        v.adam_v = tr->adam_v;
+        v.adam_t = &tr->adam_t;
+        v.cursor = cursor;
+    } else {
+        /* The server's copy of the global weights is theta_global (its model is not updated). */
+        v.params = tr->theta_global;
+    }
+    if (tr->fed) v.outer = fed_outer(tr->fed);
+    return v;
+}
+
+/* Rank 0's counters and metrics offset are the run's. */
+int train_checkpoint(Trainer *tr, long rounds, long steps, double last_val, char *path, size_t pathlen, char *err,
+                     size_t errlen)
+{
+    CkptState *s = &tr->ckpt;
+    s->round = rounds;
+    s->step = steps;
+    s->tokens_seen = tr->tokens_seen;
+    s->modeled_wall_s = tr->modeled_wall_s;
+    s->inter_bytes_total = tr->inter_bytes_total;
+    s->compute_s_total = tr->compute_s_total;
+    s->last_val_loss = last_val;
+    s->metrics_offset = 0;
+    if (trainer_is_root(tr) && tr->metrics.jsonl) {
+        struct stat sb;
+        fflush(tr->metrics.jsonl);
+        if (!fstat(fileno(tr->metrics.jsonl), &sb)) s->metrics_offset = (int64_t)sb.st_size;
+    }
+    mpiCheck(MPI_Bcast(s, (int)sizeof *s, MPI_BYTE, 0, MPI_COMM_WORLD));
+    LoaderCursor cursor = {0, 0};
+    if (tr->loader) cursor = loader_get_cursor(tr->loader);
+    CkptView v = trainer_view(tr, &cursor);
+    return ckpt_write(&v, tr->cfg.ckpt.dir, tr->cfg.ckpt.keep, path, pathlen, err, errlen);
+}
+
+/* Rank 0 chooses and verifies the file, then every rank reads its part. */
+int train_resume(Trainer *tr, char *err, size_t errlen)
+{
+    const char *dir = tr->cfg.ckpt.dir;
+    char path[CKPT_PATH_MAX] = "";
+    int found = 0;
+    if (trainer_is_root(tr)) found = ckpt_find(tr->resume, dir, path, sizeof path, err, errlen);
+    mpiCheck(MPI_Bcast(&found, 1, MPI_INT, 0, MPI_COMM_WORLD));
+    if (found < 0) return -1;
+    if (found == 1) {
+        if (trainer_is_root(tr)) printf("resume: no checkpoint in %s: starting a new run\n", dir);
+        return 0;
+    }
+    mpiCheck(MPI_Bcast(path, (int)sizeof path, MPI_CHAR, 0, MPI_COMM_WORLD));
+    LoaderCursor cursor = {0, 0};
+    CkptView v = trainer_view(tr, &cursor);
+    if (ckpt_read(&v, path, err, errlen)) return -1;
+    const size_t n = tr->model.num_parameters;
+    if (tr->topo.is_server) memcpy(tr->model.params_memory, tr->theta_global, n * sizeof(float));
+    else if (tr->theta_global) memcpy(tr->theta_global, tr->model.params_memory, n * sizeof(float));
+    if (tr->loader) loader_set_cursor(tr->loader, cursor);
+    tr->tokens_seen = tr->ckpt.tokens_seen;
+    tr->modeled_wall_s = tr->ckpt.modeled_wall_s;
+    tr->inter_bytes_total = tr->ckpt.inter_bytes_total;
+    tr->compute_s_total = tr->ckpt.compute_s_total;
+    snprintf(tr->resumed_from, sizeof tr->resumed_from, "%s", path);
+    return 0;
+}

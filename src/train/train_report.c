@@ -1,0 +1,204 @@
+/* train_report.c: what `photon train` tells: the banner, progress lines, the metrics records
+ * (RUN_DIR/metrics.jsonl: "start", "resume", "step", "round", "eval", "end") and the
+ * evaluations behind the "eval" records. Tests and the quick start parse these lines: their
+ * formats are part of the interface. Printing happens on rank 0 only. */
+#include "trainer.h"
+
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#include <glib.h>
+
+#include "check.h"
+#include "weights.h"
+
+void report_banner(const Trainer *tr)
+{
+    if (!trainer_is_root(tr)) return;
+    const RunConfig *c = &tr->cfg;
+    const GPTConfig *mc = &c->model;
+    const GPT *m = &tr->model;
+    int threads = 1;
+#ifdef _OPENMP
+    threads = omp_get_max_threads();
+#endif
+    printf("photon train: %s mode, %d ranks = %d silo(s) x %d rank(s)%s, %d thread(s)/rank\n", run_mode_names[c->fed.mode],
+           tr->world, tr->topo.num_silos, tr->topo.silo_size, tr->topo.with_server ? " + 1 aggregator" : "", threads);
+    printf("model: L=%d C=%d NH=%d T=%d V=%d%s, %zu parameters, %.1f MiB planned per rank\n", mc->num_layers, mc->channels,
+           mc->num_heads, mc->max_seq_len, mc->vocab_size, mc->bias ? "" : " (no bias)", m->num_parameters,
+           m->peak_bytes / 1048576.0);
+    printf("data: %s (%d silos, %d sources); batch %d x %d tokens per rank\n", c->run.data_file, tr->info.num_silos,
+           tr->info.num_sources, c->run.batch_size, mc->max_seq_len);
+    if (c->fed.mode == MODE_FEDERATED)
+        printf("federation: %ld rounds x %d local steps, outer %s lr %g, inner state %s, topology %s\n",
+               c->run.steps / c->fed.local_steps, c->fed.local_steps, outer_kind_name(c->outer.kind), tr->deck.outer_lr,
+               inner_state_names[c->fed.inner_state], topology_names[c->fed.topology]);
+    char device[512];
+    tr->backend.ops->describe(&tr->backend, device, sizeof device);
+    fputs(device, stdout);
+    if (c->fed.mode != MODE_CENTRALIZED)
+        printf("links: %g Mbps, %g ms latency, emulation %s\n", c->link.bandwidth_mbps, c->link.latency_ms,
+               link_emulation_name(c->link.emulate));
+    fflush(stdout);
+}
+
+void report_start(Trainer *tr)
+{
+    if (tr->resumed_from[0]) {
+        if (trainer_is_root(tr)) printf("resumed from %s: round %ld, step %ld\n", tr->resumed_from, tr->ckpt.round, tr->ckpt.step);
+        char *ckpt = json_quote(tr->resumed_from);
+        metrics_record(&tr->metrics, "\"type\":\"resume\",\"round\":%ld,\"step\":%ld,\"ranks\":%d,\"checkpoint\":%s",
+                       tr->ckpt.round, tr->ckpt.step, tr->world, ckpt);
+        free(ckpt);
+    } else {
+        char *deck = json_quote(tr->cfg.run.deck_path);
+        metrics_record(&tr->metrics, "\"type\":\"start\",\"mode\":\"%s\",\"ranks\":%d,\"silos\":%d,\"parameters\":%zu,\"deck\":%s",
+                       run_mode_names[tr->cfg.fed.mode], tr->world, tr->topo.num_silos, tr->model.num_parameters, deck);
+        free(deck);
+    }
+}
+
+/* The progress line every log_every steps (and at the last), and the "step" record. */
+void report_step(Trainer *tr, const RoundTally *t, long step, long h, const StepResult *r)
+{
+    if (!trainer_is_root(tr)) return;
+    const RunConfig *c = &tr->cfg;
+    const long steps = c->run.steps;
+    if (step % c->run.log_every == 0 || step == steps - 1) {
+        char eta[32], elapsed[32];
+        const double tokens_per_rank_step = (double)c->run.batch_size * c->model.max_seq_len;
+        double el = MPI_Wtime() - tr->metrics.start_s;
+        double done = (double)(step + 1) / steps;
+        format_duration(el, elapsed, sizeof elapsed);
+        format_duration(el / done * (1 - done), eta, sizeof eta);
+        double tok = tr->tokens_seen + (h + 1) * tokens_per_rank_step * tr->group_size *
+                                           (c->fed.mode == MODE_CENTRALIZED ? 1 : t->active_silos);
+        printf("step %6ld/%ld | round %4ld | loss %.4f | lr %.3e | norm %.3f | %7.0f tok/s | elapsed %s | eta %s\n", step + 1,
+               steps, t->round, r->loss, r->lr, r->grad_norm, tok / el, elapsed, eta);
+        fflush(stdout);
+    }
+    metrics_record(&tr->metrics, "\"type\":\"step\",\"step\":%ld,\"round\":%ld,\"loss\":%.6f,\"lr\":%.6e,\"grad_norm\":%.6f,\"elapsed_s\":%.4f",
+                   step, t->round, r->loss, r->lr, r->grad_norm, MPI_Wtime() - tr->metrics.start_s);
+}
+
+/* JSON list of S ints (NULL: zeros). */
+static void append_int_list(GString *s, const int *v, int S)
+{
+    g_string_append_c(s, '[');
+    for (int i = 0; i < S; i++) g_string_append_printf(s, "%s%d", i ? "," : "", v ? v[i] : 0);
+    g_string_append_c(s, ']');
+}
+
+void report_round(Trainer *tr, const RoundTally *t, long step, const int *participating, const RoundStats *st)
+{
+    if (!trainer_is_root(tr)) return;
+    const int S = tr->topo.num_silos;
+    const double *traffic = t->traffic;
+    GString *flags = g_string_new("\"participants\":");
+    append_int_list(flags, participating, S);
+    g_string_append(flags, ",\"dropped\":");
+    append_int_list(flags, st->dropped, S);
+    g_string_append_printf(flags, ",\"skipped\":%d", st->skipped);
+    metrics_record(&tr->metrics,
+                   "\"type\":\"round\",\"round\":%ld,\"step\":%ld,\"tokens\":%.0f,\"train_loss\":%.6f,\"bytes\":%.0f,\"bytes_per_silo\":%.0f,"
+                   "\"bytes_total\":%.0f,\"comm_s\":%.4f,\"modeled_comm_s\":%.4f,\"compute_s\":%.4f,\"round_s\":%.4f,\"modeled_wall_s\":%.4f,%s",
+                   t->round, step, tr->tokens_seen, t->loss_sums[1] > 0 ? t->loss_sums[0] / t->loss_sums[1] : NAN, traffic[0],
+                   traffic[0] / S, tr->inter_bytes_total, traffic[2], traffic[1], t->compute_max, MPI_Wtime() - t->t_start,
+                   tr->modeled_wall_s, flags->str);
+    g_string_free(flags, TRUE);
+    if (tr->cfg.fed.mode != MODE_CENTRALIZED && (st->skipped || (st->reason[0]))) printf("round %ld: %s\n", t->round, st->reason);
+}
+
+void report_stop(const Trainer *tr, long round, int sig, int ckpt_failed)
+{
+    if (!trainer_is_root(tr)) return;
+    if (sig) printf("stopped after round %ld on signal %d (%s)", round, sig, sig == SIGTERM ? "SIGTERM" : sig == SIGUSR1 ? "SIGUSR1" : "?");
+    else printf("stopped after round %ld (run.stop_after_rounds = %ld)", round, tr->cfg.ckpt.stop_after_rounds);
+    if (!ckpt_failed) printf(": continue with --resume latest\n");
+    else printf(": the checkpoint failed\n");
+    fflush(stdout);
+}
+
+/* The "end" record, the summary line and RUN_DIR/final.h5 (rank 0 holds the global model in
+ * every mode: a worker; the server, if any, is the last rank). */
+void report_end(Trainer *tr, double val)
+{
+    if (!trainer_is_root(tr)) return;
+    const RunConfig *c = &tr->cfg;
+    char elapsed[32];
+    double el = MPI_Wtime() - tr->metrics.start_s;
+    metrics_record(&tr->metrics, "\"type\":\"end\",\"steps\":%ld,\"tokens\":%.0f,\"val_loss\":%.6f,\"val_ppl\":%.4f,\"elapsed_s\":%.3f,"
+                   "\"modeled_wall_s\":%.3f,\"compute_s\":%.3f,\"inter_silo_bytes\":%.0f",
+                   c->run.steps, tr->tokens_seen, val, exp(val), el, tr->modeled_wall_s, tr->compute_s_total, tr->inter_bytes_total);
+    format_duration(el, elapsed, sizeof elapsed);
+    printf("done: %ld steps, %.0f tokens in %s | final val loss %.4f | ppl %.2f | inter-silo %.1f MB | modeled wall %.1f s\n",
+           c->run.steps, tr->tokens_seen, elapsed, val, exp(val), tr->inter_bytes_total / 1e6, tr->modeled_wall_s);
+    char err[1024], path[DECK_STR_MAX + 32];
+    snprintf(path, sizeof path, "%s/final.h5", c->run.dir);
+    if (weights_write(path, &tr->model.config, tr->model.params_memory, tr->model.num_parameters, tr->data_file_abs, err,
+                      sizeof err))
+        fprintf(stderr, "photon train: %s\n", err);
+    printf("metrics: %s/metrics.jsonl, final weights: %s/final.h5\n", c->run.dir, c->run.dir);
+    fflush(stdout);
+}
+
+static void write_eval(Trainer *tr, long round, long step, const double *per_source, double overall, const double *local)
+{
+    if (!trainer_is_root(tr)) return;
+    const DataInfo *info = &tr->info;
+    GString *extra = g_string_new("\"per_source\":{");
+    for (int s = 0; s < info->num_sources; s++) {
+        char *name = json_quote(info->source_names[s]);
+        g_string_append_printf(extra, "%s%s:%.6f", s ? "," : "", name, per_source[s]);
+        free(name);
+    }
+    g_string_append_c(extra, '}');
+    if (local) {
+        g_string_append(extra, ",\"local_silo_loss\":[");
+        for (int s = 0; s < tr->topo.num_silos; s++) g_string_append_printf(extra, "%s%.6f", s ? "," : "", local[s]);
+        g_string_append_c(extra, ']');
+    }
+    metrics_record(&tr->metrics, "\"type\":\"eval\",\"round\":%ld,\"step\":%ld,\"tokens\":%.0f,\"val_loss\":%.6f,\"val_ppl\":%.4f,\"modeled_wall_s\":%.3f,\"elapsed_s\":%.3f,%s",
+                   round, step, tr->tokens_seen, overall, exp(overall), tr->modeled_wall_s, MPI_Wtime() - tr->metrics.start_s, extra->str);
+    g_string_free(extra, TRUE);
+    printf("eval  round %ld step %ld | val loss %.4f | ppl %.2f", round, step, overall, exp(overall));
+    if (local) {
+        printf(" | local silos:");
+        for (int s = 0; s < tr->topo.num_silos; s++) printf(" %.3f", local[s]);
+    }
+    printf("\n");
+    fflush(stdout);
+}
+
+double evaluate_global(Trainer *tr, long round, long step, const double *local)
+{
+    if (tr->topo.is_server) return NAN;
+    double *per_source = callocCheck((size_t)tr->info.num_sources, sizeof(double));
+    double overall;
+    evalset_run(&tr->evalset, &tr->model, tr->workers, per_source, &overall);
+    write_eval(tr, round, step, per_source, overall, local);
+    free(per_source);
+    return overall;
+}
+
+/* Silo s's leader puts its loss in local[s]; the array is then summed over the workers
+ * (telemetry, not inter-silo traffic). */
+void evaluate_local(Trainer *tr, double *local)
+{
+    const int S = tr->topo.num_silos;
+    memset(local, 0, (size_t)S * sizeof *local);
+    if (!tr->topo.is_server) {
+        double *per_source = callocCheck((size_t)tr->info.num_sources, sizeof(double));
+        double overall;
+        evalset_run(&tr->evalset, &tr->model, tr->topo.silo_comm, per_source, &overall);
+        if (tr->topo.is_leader) local[tr->topo.silo] = overall;
+        free(per_source);
+        mpiCheck(MPI_Allreduce(MPI_IN_PLACE, local, S, MPI_DOUBLE, MPI_SUM, tr->workers));
+    }
+}

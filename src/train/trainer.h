@@ -1,0 +1,115 @@
+/* trainer.h: the driver's state and its parts (src/train). `photon train` (train.c) builds one
+ * Trainer from the deck's typed configs (trainer.c), runs rounds of steps on a backend, closes
+ * each round at its boundary (round_sync.c), reports (train_report.c) and checkpoints
+ * (train_ckpt.c). Every function here is called on every rank of MPI_COMM_WORLD in the same
+ * order unless it says otherwise; the ranks' roles come from the topology (silo leaders, the
+ * server with topology = server), never from a device or a mode test in the loop. */
+#ifndef PHOTON_TRAINER_H
+#define PHOTON_TRAINER_H
+
+#include <mpi.h>
+#include <stddef.h>
+
+#include "backend.h"
+#include "checkpoint.h"
+#include "datafile.h"
+#include "deck.h"
+#include "eval.h"
+#include "fedavg.h"
+#include "gpt.h"
+#include "loader.h"
+#include "metrics.h"
+#include "run_config.h"
+#include "topology.h"
+
+/* One step's outcome as the reports see it. comm_*: the ddp baseline's cross-silo exchange. */
+typedef struct { float loss; double grad_norm; float lr; double modeled_comm_s; double comm_s; double bytes; } StepResult;
+
+/* One round's running totals (this rank's), from its first step to its report. */
+typedef struct {
+    long round, first_step, steps;   // steps: global steps in this round (all ranks count them)
+    int active, active_silos;        // this rank's silo takes part; how many silos do
+    double t_start, compute_s, loss_sum, ddp_modeled, ddp_comm, ddp_bytes;
+    /* At the boundary: the workers' sum of the silo leaders' mean losses and their count, the
+     * slowest compute time, and the round's traffic (bytes, modeled s, measured s). */
+    double loss_sums[2], compute_max, traffic[3];
+} RoundTally;
+
+typedef struct {
+    Deck deck;                 /* provenance only: the layers take cfg */
+    RunConfig cfg;
+    char data_file_abs[DECK_STR_MAX]; /* cfg.run.data_file made absolute, for the weights files */
+    RunIdentity id;            /* what checkpoints record (train_ckpt.c) */
+    char *effective;           /* the effective deck's text, for id */
+    DataInfo info;
+    Topology topo;
+    int rank, world;
+    MPI_Comm group;            /* the data-parallel group this rank trains in (silo, or all workers) */
+    int group_rank, group_size;
+    MPI_Comm workers;          /* every rank but the server */
+    GPT model;                 /* the host model: the federation, evaluation and checkpoints use it */
+    float *adam_m, *adam_v;    /* inner optimizer state, params layout */
+    long adam_t;               /* steps this rank's optimizer has taken (bias correction) */
+    float *theta_global;       /* federated: the global weights (leaders and the server) */
+    Backend backend;           /* where the steps run (backend.h) */
+    Federation *fed;
+    Loader *loader;
+    EvalSet evalset;
+    int *inputs, *targets;
+    Metrics metrics;
+    StepResult *step_comm;     /* the step in progress, for the ddp exchange hook */
+    /* counters */
+    double tokens_seen;        /* global, all silos */
+    double modeled_wall_s;     /* compute + modeled inter-silo time */
+    double inter_bytes_total;  /* all inter-silo bytes so far */
+    double compute_s_total;
+    /* durability */
+    const char *resume;        /* --resume argument (a file or "latest"), NULL = fresh start */
+    char resumed_from[CKPT_PATH_MAX]; /* "" unless resumed */
+    CkptState ckpt;            /* where the run starts: round 0, or the checkpoint's */
+} Trainer;
+
+static inline int trainer_is_root(const Trainer *tr) { return tr->rank == 0; }
+/* Rank 0 prints "photon train: MSG" on stderr. */
+void trainer_report_error(const Trainer *tr, const char *msg);
+
+/* trainer.c. init: an empty Trainer that teardown can always free (not collective). setup:
+ * COLLECTIVE; after deck_load: data, topology, model, backend, loader, evaluation set and
+ * federation. 0, or -1 with a message (the same verdict on every rank). */
+void trainer_init(Trainer *tr);
+int trainer_setup(Trainer *tr, char *err, size_t errlen);
+void trainer_teardown(Trainer *tr);
+
+/* round_sync.c: the round boundary. */
+/* Which silos take part in `round` (federated: sampled by the seeded RNG; else all). */
+void round_participants(const Trainer *tr, long round, int *participating);
+/* GradExchange of the ddp baseline: the silos' mean gradient over the weak links (ctx = tr). */
+void ddp_average_silos(void *ctx, float *grads, size_t n);
+/* After a round's steps: the workers' telemetry sums, then (federated) the federation's average
+ * with the inner-state policy, the round's traffic and the run's counters. local_loss: each
+ * silo's validation loss before averaging when eval_now (federated), else untouched. */
+void round_boundary(Trainer *tr, RoundTally *t, const int *participating, int eval_now, double *local_loss,
+                    RoundStats *st);
+
+/* train_report.c: what the run tells. Printing and metrics on rank 0; the evaluations are
+ * collective over the workers (the server returns at once). */
+void report_banner(const Trainer *tr);
+void report_start(Trainer *tr);
+void report_step(Trainer *tr, const RoundTally *t, long step, long h, const StepResult *r);
+void report_round(Trainer *tr, const RoundTally *t, long step, const int *participating, const RoundStats *st);
+void report_stop(const Trainer *tr, long round, int sig, int ckpt_failed);
+void report_end(Trainer *tr, double val);
+/* Validation of the global model (NaN on the server), reported; local: silo losses or NULL. */
+double evaluate_global(Trainer *tr, long round, long step, const double *local);
+/* Validation of each silo's model before averaging into local[S] (summed over the workers). */
+void evaluate_local(Trainer *tr, double *local);
+
+/* train_ckpt.c: durability. identity: fill tr->id once after setup. checkpoint: COLLECTIVE,
+ * the state after `rounds` rounds and `steps` steps into tr->cfg.ckpt.dir. resume: --resume;
+ * 0 (loaded, or "latest" found none) or -1 with a message. */
+void train_identity(Trainer *tr);
+int train_checkpoint(Trainer *tr, long rounds, long steps, double last_val, char *path, size_t pathlen, char *err,
+                     size_t errlen);
+int train_resume(Trainer *tr, char *err, size_t errlen);
+
+#endif
