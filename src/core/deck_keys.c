@@ -1,0 +1,80 @@
+/* deck_keys.c: the table of every deck key: its section, name, type, field, default, range and
+ * meaning. The single source of truth: the parser (deck.c), `photon train --help`, doc/deck.md's
+ * reference and the effective deck (deck_print.c) all read it. Enumerated keys take their names
+ * from the enum's owner (optim.h, run_config.h, backend_kinds.h, outer.h, link.h). */
+#include "deck_keys.h"
+
+#include <limits.h>
+
+#include "backend_kinds.h"
+#include "optim.h"
+#include "run_config.h"
+
+#define F(field) offsetof(Deck, field)
+#define BIG 1e18
+
+const DeckKey deck_keys[] = {
+    {"model", "layers", K_INT, F(layers), "4", 1, 1024, NULL, "transformer blocks (L)"},
+    {"model", "heads", K_INT, F(heads), "4", 1, 1024, NULL, "attention heads (NH); channels must be a multiple"},
+    {"model", "channels", K_INT, F(channels), "256", 8, 65536, NULL, "embedding width (C)"},
+    {"model", "seq_len", K_INT, F(seq_len), "256", 2, 65536, NULL, "context length (T) of training sequences; also the rows of the position embedding"},
+    {"model", "vocab_size", K_INT, F(vocab_size), "0", 0, 1 << 20, NULL, "vocabulary (V); 0 = take it from the data file, otherwise it must equal the data file's"},
+    {"model", "bias", K_BOOL, F(bias), "true", 0, 1, NULL, "biases in linear layers and LayerNorms (GPT-2); false removes all of them (MPT style, as Photon's models)"},
+
+    {"optim", "optimizer", K_ENUM, F(optimizer), "adamw", 0, 0, inner_optimizer_names, "inner optimizer of every silo: adamw or sgd"},
+    {"optim", "batch_size", K_INT, F(batch_size), "4", 1, 1 << 20, NULL, "sequences per rank per step (B); the global batch is B x ranks"},
+    {"optim", "lr", K_DOUBLE, F(lr), "6e-4", 0, 100, NULL, "peak learning rate of the inner optimizer"},
+    {"optim", "beta1", K_DOUBLE, F(beta1), "0.9", 0, 0.999999, NULL, "AdamW first-moment decay"},
+    {"optim", "beta2", K_DOUBLE, F(beta2), "0.95", 0, 0.999999999, NULL, "AdamW second-moment decay"},
+    {"optim", "eps", K_DOUBLE, F(eps), "1e-8", 0, 1, NULL, "AdamW epsilon"},
+    {"optim", "weight_decay", K_DOUBLE, F(weight_decay), "0.1", 0, 10, NULL, "decoupled weight decay, applied to 2-D weights only"},
+    {"optim", "grad_clip", K_DOUBLE, F(grad_clip), "1.0", 0, BIG, NULL, "clip the global gradient norm to this; 0 = no clipping"},
+    {"optim", "warmup_steps", K_LONG, F(warmup_steps), "0", 0, BIG, NULL, "linear warmup steps of the learning-rate schedule (global steps)"},
+    {"optim", "lr_floor", K_DOUBLE, F(lr_floor), "0.1", 0, 1, NULL, "cosine decay ends at lr x lr_floor at the last step (Photon: 0.1); 1 = constant"},
+
+    {"data", "file", K_STRING, F(data_file), NULL, 0, 0, NULL, "HDF5 data file written by photon prep (required)"},
+    {"data", "seed", K_LONG, F(data_seed), "1234", 0, BIG, NULL, "seed of the batch order (per silo, rank and epoch)"},
+
+    {"run", "dir", K_STRING, F(run_dir), "runs/default", 0, 0, NULL, "run directory: metrics.jsonl, the effective deck, checkpoints"},
+    {"run", "steps", K_LONG, F(steps), "100", 1, BIG, NULL, "global steps (federated: rounds x local_steps); the schedule runs on this count"},
+    {"run", "seed", K_LONG, F(seed), "42", 0, BIG, NULL, "seed of the weight initialisation"},
+    {"run", "log_every", K_INT, F(log_every), "10", 1, INT_MAX, NULL, "steps between progress lines"},
+    {"run", "device", K_ENUM, F(device), "cpu", 0, 0, device_names, "cpu or cuda: one GPU per rank, picked by the rank's place on its node (cuda needs a build with --with-cuda)"},
+    {"run", "stop_after_rounds", K_LONG, F(stop_after_rounds), "0", 0, BIG, NULL, "stop after this many rounds of one invocation, write a checkpoint and exit 0 (continue with --resume latest; 0 = run to run.steps). The schedule still runs on run.steps"},
+    {"run", "precision", K_ENUM, F(precision), "fp32", 0, 0, precision_names, "fp32 or bf16 (bf16: cuda only; bf16 weights and activations, fp32 master weights and AdamW state)"},
+
+    {"federation", "mode", K_ENUM, F(mode), "federated", 0, 0, run_mode_names, "federated (Photon), centralized (one data-parallel group over all data) or ddp (silos, gradients all-reduced across silos every step)"},
+    {"federation", "silos", K_INT, F(silos), "1", 1, 4096, NULL, "silos S; the world splits into S equal groups of consecutive ranks; must equal the data file's silos unless mode = centralized"},
+    {"federation", "topology", K_ENUM, F(topology), "allreduce", 0, 0, topology_names, "allreduce: the silo leaders all-reduce and each applies the outer step (DiLoCo); server: one extra rank aggregates (Photon), run with S x ranks_per_silo + 1 ranks"},
+    {"federation", "local_steps", K_INT, F(local_steps), "10", 1, INT_MAX, NULL, "inner steps per round (H); in centralized and ddp modes it only groups steps into rounds for logging and evaluation"},
+    {"federation", "outer", K_ENUM, F(outer), "fedavg", 0, 0, outer_names, "outer optimizer: fedavg, fedmom, nesterov, fedadam, fedyogi"},
+    {"federation", "outer_lr", K_DOUBLE, F(outer_lr), "1.0", 0, 100, NULL, "outer (server) learning rate; fedavg with 1.0 is plain averaging (Photon); DiLoCo uses nesterov 0.7"},
+    {"federation", "outer_momentum", K_DOUBLE, F(outer_momentum), "0.9", 0, 0.999999, NULL, "momentum of fedmom and nesterov"},
+    {"federation", "outer_beta1", K_DOUBLE, F(outer_beta1), "0.9", 0, 0.999999, NULL, "fedadam/fedyogi first-moment decay"},
+    {"federation", "outer_beta2", K_DOUBLE, F(outer_beta2), "0.99", 0, 0.999999999, NULL, "fedadam/fedyogi second-moment decay"},
+    {"federation", "outer_tau", K_DOUBLE, F(outer_tau), "1e-3", 1e-12, 1, NULL, "fedadam/fedyogi adaptivity (denominator offset)"},
+    {"federation", "inner_state", K_ENUM, F(inner_state), "keep", 0, 0, inner_state_names, "inner optimizer state across rounds: keep (Photon), reset, or average (aggregated like the weights)"},
+    {"federation", "clients_per_round", K_INT, F(clients_per_round), "0", 0, 4096, NULL, "silos sampled each round by a seeded RNG; 0 = all"},
+    {"federation", "min_clients", K_INT, F(min_clients), "1", 1, 4096, NULL, "a round whose surviving silos are fewer than this keeps the global weights"},
+    {"federation", "outlier_factor", K_DOUBLE, F(outlier_factor), "0", 0, BIG, NULL, "drop a silo whose pseudo-gradient norm exceeds this times the median of the round (0 = off); non-finite ones are always dropped"},
+    {"federation", "sample_seed", K_LONG, F(sample_seed), "7", 0, BIG, NULL, "seed of client sampling and fault injection"},
+    {"federation", "fault_silo", K_INT, F(fault_silo), "-1", -1, 4096, NULL, "fault injection: this silo sends a corrupt (NaN) update; -1 = none"},
+    {"federation", "fault_rounds", K_INTLIST, F(fault_rounds), "", 0, INT_MAX, NULL, "fault injection: comma-separated rounds (0-based) at which fault_silo fails"},
+    {"federation", "fault_prob", K_DOUBLE, F(fault_prob), "0", 0, 1, NULL, "fault injection: probability that fault_silo fails in any round"},
+
+    {"link", "bandwidth_mbps", K_DOUBLE, F(bandwidth_mbps), "1000", 1e-6, BIG, NULL, "bandwidth of each inter-silo link, megabits per second"},
+    {"link", "latency_ms", K_DOUBLE, F(latency_ms), "10", 0, BIG, NULL, "one-way latency of the inter-silo links, milliseconds, charged once per communication phase (doc/federation.md)"},
+    {"link", "emulate", K_ENUM, F(emulate), "model", 0, 0, link_emulation_names, "off: count bytes only; model: also add the modeled transfer time to a modeled wall clock; sleep: really delay inter-silo transfers to the link's speed"},
+
+    {"eval", "every", K_INT, F(eval_every), "10", 0, INT_MAX, NULL, "rounds between validations of the global model (0 = only at the end)"},
+    {"eval", "tokens", K_LONG, F(eval_tokens), "32768", 0, BIG, NULL, "validation tokens scored per evaluation, spread evenly over the sources (0 = all)"},
+
+    {"checkpoint", "every_rounds", K_INT, F(ckpt_every), "0", 0, INT_MAX, NULL, "rounds between checkpoints (after the round's federated sync); 0 = only at the end of the run and on SIGTERM/SIGUSR1"},
+    {"checkpoint", "keep", K_INT, F(ckpt_keep), "3", 1, 1000000, NULL, "complete checkpoints kept: older ones are deleted once a newer one is complete"},
+    {"checkpoint", "dir", K_STRING, F(ckpt_dir), "", 0, 0, NULL, "directory of the checkpoint files ckpt-ROUND.h5; not set: RUN_DIR/checkpoints"},
+};
+const size_t deck_num_keys = sizeof deck_keys / sizeof deck_keys[0];
+_Static_assert(sizeof deck_keys / sizeof deck_keys[0] <= DECK_KEYS_MAX, "raise DECK_KEYS_MAX");
+
+const char *const section_order[] = {"model", "optim", "data", "run", "federation", "link", "eval", "checkpoint"};
+const size_t deck_num_sections = sizeof section_order / sizeof section_order[0];
