@@ -12,6 +12,7 @@
 #include <gsl/gsl_rng.h>
 
 #include "test_check.h"
+#include "topology.h"
 
 /* Gaussian vector (n), std `scale`, from its own mt19937 stream. */
 static inline void synth_gaussian(float *x, size_t n, unsigned long seed, double scale)
@@ -75,4 +76,24 @@ static inline double reference_mean_maxerr(const float *got, float *const *xs, c
     return maxerr;
 }
 
+/* The start of an MPI federation test program: MPI_Init; argv must hold `nargs` arguments, the
+ * first the silo count S in [smin, smax] and the second SERVER (0/1), else the usage line (after
+ * the program's name) and exit 2; then the silos, or topology_create's message and exit 2. */
+static inline void fed_test_start(int *argc, char ***argv, int nargs, int smin, int smax, const char *usage,
+                                  Topology *topo, int *S, int *server)
+{
+    MPI_Init(argc, argv);
+    char **av = *argv;
+    if (*argc != nargs + 1 || atoi(av[1]) < smin || atoi(av[1]) > smax) {
+        fprintf(stderr, "usage: %s %s\n", av[0], usage);
+        MPI_Abort(MPI_COMM_WORLD, 2);
+    }
+    *S = atoi(av[1]);
+    *server = atoi(av[2]);
+    char err[512];
+    if (topology_create(topo, MPI_COMM_WORLD, *S, *server, err, sizeof err) != 0) {
+        fprintf(stderr, "%s\n", err);
+        MPI_Abort(MPI_COMM_WORLD, 2);
+    }
+}
 #endif

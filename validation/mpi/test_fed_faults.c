@@ -55,18 +55,10 @@ static Federation *make(OuterConfig oc, double outlier, int min_clients)
 
 int main(int argc, char **argv)
 {
-    MPI_Init(&argc, &argv);
-    if (argc != 4 || atoi(argv[1]) < 4 || atoi(argv[1]) > MAXS) {
-        fprintf(stderr, "usage: %s S(4..%d) SERVER OUT\n", argv[0], MAXS);
-        MPI_Abort(MPI_COMM_WORLD, 2);
-    }
-    S = atoi(argv[1]);
-    int server = atoi(argv[2]);
-    char err[512];
-    if (topology_create(&topo, MPI_COMM_WORLD, S, server, err, sizeof err) != 0) {
-        fprintf(stderr, "%s\n", err);
-        MPI_Abort(MPI_COMM_WORLD, 2);
-    }
+    char usage[64];
+    snprintf(usage, sizeof usage, "S(4..%d) SERVER OUT", MAXS);
+    int server;
+    fed_test_start(&argc, &argv, 3, 4, MAXS, usage, &topo, &S, &server);
     theta = malloc(N * sizeof(float));
     before = malloc(N * sizeof(float));
     ref = malloc(N * sizeof(float));

@@ -156,18 +156,10 @@ done:
 
 int main(int argc, char **argv)
 {
-    MPI_Init(&argc, &argv);
-    if (argc != 3 || atoi(argv[1]) < 1 || atoi(argv[1]) > MAXS) {
-        fprintf(stderr, "usage: %s S(1..%d) SERVER\n", argv[0], MAXS);
-        MPI_Abort(MPI_COMM_WORLD, 2);
-    }
-    S = atoi(argv[1]);
-    int server = atoi(argv[2]);
-    char err[512];
-    if (topology_create(&topo, MPI_COMM_WORLD, S, server, err, sizeof err) != 0) {
-        fprintf(stderr, "%s\n", err);
-        MPI_Abort(MPI_COMM_WORLD, 2);
-    }
+    char usage[64];
+    snprintf(usage, sizeof usage, "S(1..%d) SERVER", MAXS);
+    int server;
+    fed_test_start(&argc, &argv, 2, 1, MAXS, usage, &topo, &S, &server);
     const size_t sizes[] = {1, 5, 1000, 1001};
     const int ks[] = {1, 2, 0};
     for (int a = 0; a < 4; a++)
