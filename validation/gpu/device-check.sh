@@ -51,7 +51,7 @@ tools_check=$(find "$top/validation" -name test_tools_check.py | head -1)
 export work bundle dry PY figures tools_check top OMP_NUM_THREADS=1
 [ -n "${OPENBLAS_CORETYPE:-}" ] || . "$top/build-aux/blas-env.sh" 2>/dev/null || true
 export OPENBLAS_CORETYPE
-say "device-check: $(date -u +%FT%TZ) on $(hostname), dry run $dry; bundle $bundle; runtime $PHOTON_RT; python ${PY:-none}"
+say "device-check: $(date -u +%FT%TZ) on $(uname -n), dry run $dry; bundle $bundle; runtime $PHOTON_RT; python ${PY:-none}"
 command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader >>"$log" 2>&1
 
 budget=${DEVICE_CHECK_BUDGET:-470}
