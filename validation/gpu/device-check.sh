@@ -47,7 +47,7 @@ for p in ${PYTHON:-} ${TORCH_PYTHON:-} python3 /usr/bin/python3; do
   "$p" -c 'import numpy, h5py' 2>/dev/null && { PY=$p; break; }
 done
 figures="$top/validation/gpu/dc_figures.py"
-tools_check=$(find "$top/validation" -name test_tools_check.py | head -1)
+tools_check=$top/validation/tools/check_export.py
 export work bundle dry PY figures tools_check top OMP_NUM_THREADS=1
 [ -n "${OPENBLAS_CORETYPE:-}" ] || . "$top/build-aux/blas-env.sh" 2>/dev/null || true
 export OPENBLAS_CORETYPE
@@ -165,7 +165,7 @@ s_export() {
     # No transformers here: validation's own reader of the export and its PyTorch GPT.
     photon export "$W" --format llmc -o "$work/m.bin" >/dev/null || exit 1
     "$PY" "$tools_check" "$W" "$work/m.bin" "$work/st" "$work/logits.bin" $toks; rc=$?
-    echo "{\"loader\": \"validation/test_tools_check.py (transformers absent)\", \"ok\": $([ $rc = 0 ] && echo true || echo false)}" >"$work/$STEP.json"
+    echo "{\"loader\": \"validation/tools/check_export.py (transformers absent)\", \"ok\": $([ $rc = 0 ] && echo true || echo false)}" >"$work/$STEP.json"
   else
     echo "neither transformers nor torch in $PY"; exit 77
   fi
