@@ -1,5 +1,5 @@
 /* deck.h: input decks. An INI-style file ([section], key = value, # comments) plus command-line
- * overrides `section.key=value` fill one Deck. Every key is declared once, in deck.c's table,
+ * overrides `section.key=value` fill one Deck. Every key is declared once, in deck_keys.c's table,
  * with its type, default, range and meaning: the parser, `photon train --help` and doc/deck.md's
  * reference all come from that table. */
 #ifndef PHOTON_DECK_H
