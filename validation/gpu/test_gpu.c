@@ -22,6 +22,7 @@
 #include "gpt.h"
 #include "gpt_cuda.h"
 #include "optim.h"
+#include "test_check.h"
 
 #define TOL_FP32 1e-4
 #define TOL_FP32_CURVE 1e-3
@@ -30,8 +31,6 @@
 #define TOL_BF16_GRADS 1e-1
 #define TOL_BF16_CURVE 3e-2
 #define TRAIN_STEPS 20
-
-static int failures = 0;
 
 /* max|a - b| / max|b|: the normwise relative error of a against the reference b. */
 static double rel_error(const float *a, const float *b, size_t n)
@@ -49,7 +48,7 @@ static void expect(const char *what, double err, double tol)
 {
     int ok = err <= tol;
     printf("  %-4s %-28s rel err %.3e (tol %.0e)\n", ok ? "ok" : "FAIL", what, err, tol);
-    if (!ok) failures++;
+    CHECK(ok, "%s: rel err %.3e > tol %.0e", what, err, tol);
 }
 
 /* Deterministic tokens in [0, V). */
@@ -181,7 +180,7 @@ int main(void)
         compare_training(&c, B, T, PRECISION_FP32, TOL_FP32_CURVE);
         compare_training(&c, B, T, PRECISION_BF16, TOL_BF16_CURVE);
     }
-    printf("test_gpu: %s (%d failure%s)\n", failures ? "FAILED" : "passed", failures,
-           failures == 1 ? "" : "s");
-    return failures ? 1 : 0;
+    printf("test_gpu: %s (%d failure%s)\n", test_failures ? "FAILED" : "passed", test_failures,
+           test_failures == 1 ? "" : "s");
+    return test_failures ? 1 : 0;
 }

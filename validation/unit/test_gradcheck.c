@@ -19,6 +19,7 @@
 #include <stdlib.h>
 
 #include "gpt.h"
+#include "test_check.h"
 
 enum { B = 2, T = 8, SAMPLES = 8 };
 
@@ -30,7 +31,7 @@ static double mean_loss(GPT *m, const int *x, const int *y)
     return s / (B * T);
 }
 
-static int check_model(int bias)
+static void check_model(int bias)
 {
     const GPTConfig cfg = {.max_seq_len = T, .vocab_size = 32, .num_layers = 2, .num_heads = 2,
                            .channels = 16, .bias = bias};
@@ -52,7 +53,6 @@ static int check_model(int bias)
     mean_loss(&m, x, y);
     gpt_backward(&m);
 
-    int failures = 0;
     float *dir = malloc(m.num_parameters * sizeof(float));
     printf("bias=%d\n  %-9s %8s %11s %11s %12s %12s %9s\n", bias, "tensor", "n", "max|g|",
            "err/limit", "g.d", "fd(d)", "rel err");
@@ -114,19 +114,19 @@ static int check_model(int bias)
 
         printf("  %-9s %8zu %11.3e %11.3f %12.5e %12.5e %9.2e %s\n", gpt_tensor_name(t), n, gmax,
                worst, gd, fd, rel, bad ? "FAIL" : "ok");
-        failures += bad;
+        CHECK(bad == 0, "bias=%d %s: %d gradient check(s) failed", bias, gpt_tensor_name(t), bad);
     }
     free(dir);
     gsl_rng_free(rng);
     gpt_free(&m);
-    return failures;
 }
 
 int main(void)
 {
-    int failures = check_model(1) + check_model(0);
-    if (failures) {
-        printf("FAIL: %d gradient checks failed\n", failures);
+    check_model(1);
+    check_model(0);
+    if (test_failures) {
+        printf("FAIL: %d of %d tensors' gradient checks failed\n", test_failures, test_checks);
         return 1;
     }
     printf("PASS: analytic gradients match finite differences\n");

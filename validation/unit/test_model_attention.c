@@ -9,6 +9,7 @@
 #include <stdlib.h>
 
 #include "layers.h"
+#include "test_check.h"
 
 enum { B = 2, T = 150, C = 32, NH = 4, HS = C / NH };
 
@@ -124,7 +125,11 @@ int main(void)
     printf("B=%d T=%d C=%d NH=%d: rel err out %.2e, att %.2e, dqkv %.2e; %d nonzero above the "
            "diagonal\n",
            B, T, C, NH, e_out, e_att, e_dqkv, upper_nonzero);
-    int fail = e_out > 1e-5 || e_att > 1e-5 || e_dqkv > 1e-5 || upper_nonzero;
+    CHECK(e_out <= 1e-5, "attention output: rel err %.2e > 1e-5", e_out);
+    CHECK(e_att <= 1e-5, "softmax probabilities: rel err %.2e > 1e-5", e_att);
+    CHECK(e_dqkv <= 1e-5, "dqkv: rel err %.2e > 1e-5", e_dqkv);
+    CHECK(upper_nonzero == 0, "%d probabilities above the diagonal (causal mask)", upper_nonzero);
+    const int fail = test_failures != 0;
 
     free(qkv);
     free(out);

@@ -9,16 +9,12 @@
 
 #include "gpt.h"
 #include "optim.h"
-
-static int failures = 0;
+#include "test_check.h"
 
 static void expect_near(const char *what, double got, double want, double rtol)
 {
     double err = fabs(got - want), lim = rtol * fmax(fabs(want), 1e-30);
-    if (!(err <= lim)) {
-        printf("FAIL %s: got %.9g, want %.9g\n", what, got, want);
-        failures++;
-    }
+    CHECK(err <= lim, "%s: got %.9g, want %.9g", what, got, want);
 }
 
 static void expect_vec(const char *what, const float *got, const double *want, int n, double rtol)
@@ -26,14 +22,10 @@ static void expect_vec(const char *what, const float *got, const double *want, i
     char name[128];
     for (int i = 0; i < n; i++) {
         snprintf(name, sizeof name, "%s[%d]", what, i);
-        if (want[i] == 0.0) {
-            if (got[i] != 0.0f) {
-                printf("FAIL %s: got %.9g, want 0\n", name, got[i]);
-                failures++;
-            }
-        } else {
+        if (want[i] == 0.0)
+            CHECK(got[i] == 0.0f, "%s: got %.9g, want 0", name, got[i]);
+        else
             expect_near(name, got[i], want[i], rtol);
-        }
     }
 }
 
@@ -109,10 +101,7 @@ static void test_clip(void)
     omp_set_num_threads(3);
     double n3 = grad_norm(big, N);
     omp_set_num_threads(saved);
-    if (memcmp(&n1, &n3, sizeof n1)) {
-        printf("FAIL grad_norm differs between 1 and 3 threads: %.17g vs %.17g\n", n1, n3);
-        failures++;
-    }
+    CHECK(!memcmp(&n1, &n3, sizeof n1), "grad_norm differs between 1 and 3 threads: %.17g vs %.17g", n1, n3);
 }
 
 /* lr 6e-4, warm-up 10 steps, cosine to 10% at step 110:
@@ -142,10 +131,7 @@ static void test_schedule(void)
                          .final_fraction = 0.0f};
     expect_near("no warm-up lr_at(0)", lr_at(&nowarm, 0), 1e-3, 1e-6);
     expect_near("no warm-up lr_at(5)", lr_at(&nowarm, 5), 5e-4, 1e-6);
-    if (lr_at(&nowarm, 10) != 0.0f) {
-        printf("FAIL final_fraction 0: lr_at(total) = %g, want 0\n", lr_at(&nowarm, 10));
-        failures++;
-    }
+    CHECK(lr_at(&nowarm, 10) == 0.0f, "final_fraction 0: lr_at(total) = %g, want 0", lr_at(&nowarm, 10));
 }
 
 /* The GPT wrappers decay exactly the 2-D tensors. With g = 0, lr 0.5, wd 0.1, one SGD step
@@ -159,10 +145,7 @@ static void test_decay_groups(void)
     for (int i = 0; i < GPT_NUM_TENSORS; i++) {
         int want = 0;
         for (int k = 0; k < 6; k++) want |= !strcmp(gpt_tensor_name(i), decayed[k]);
-        if (gpt_tensor_decays(i) != want) {
-            printf("FAIL gpt_tensor_decays(%s) = %d\n", gpt_tensor_name(i), gpt_tensor_decays(i));
-            failures++;
-        }
+        CHECK(gpt_tensor_decays(i) == want, "gpt_tensor_decays(%s) = %d", gpt_tensor_name(i), gpt_tensor_decays(i));
     }
     for (int opt = 0; opt < 2; opt++) {
         GPT m;
@@ -177,13 +160,12 @@ static void test_decay_groups(void)
         size_t off = 0;
         for (int i = 0; i < GPT_NUM_TENSORS; i++) {
             float want = gpt_tensor_decays(i) ? 0.95f : 1.0f;
-            for (size_t j = 0; j < m.tensor_sizes[i]; j++)
-                if (fabsf(m.params_memory[off + j] - want) > 1e-7f) {
-                    printf("FAIL %s: %s[%zu] = %.9g, want %.9g\n", opt ? "adamw" : "sgd",
-                           gpt_tensor_name(i), j, m.params_memory[off + j], want);
-                    failures++;
-                    break;
-                }
+            for (size_t j = 0; j < m.tensor_sizes[i]; j++) {
+                const int bad = fabsf(m.params_memory[off + j] - want) > 1e-7f;
+                CHECK(!bad, "%s: %s[%zu] = %.9g, want %.9g", opt ? "adamw" : "sgd", gpt_tensor_name(i), j,
+                      m.params_memory[off + j], want);
+                if (bad) break; /* one report per tensor */
+            }
             off += m.tensor_sizes[i];
         }
         free(mom);
@@ -199,8 +181,8 @@ int main(void)
     test_clip();
     test_schedule();
     test_decay_groups();
-    if (failures) {
-        printf("FAIL: %d checks failed\n", failures);
+    if (test_failures) {
+        printf("FAIL: %d of %d checks failed\n", test_failures, test_checks);
         return 1;
     }
     printf("PASS: AdamW, SGD, clipping, lr schedule, decay groups\n");
