@@ -6,7 +6,7 @@
 #include "config.h"
 #include "cmd_eval.h"
 #include "cmd_sample.h"
-#include "export.h"
+#include "cmd_export.h"
 #include "info.h"
 #include "prep.h"
 #include "train.h"

@@ -17,7 +17,9 @@
  * encode/decode then read `ref`, which fp32 ignores.
  *
  * Contract for every codec: encode and decode are deterministic pure functions of their inputs
- * (no state, no thread-count dependence), so every receiver decodes bitwise the same values.
+ * (no state, no thread-count dependence), so every receiver decodes bitwise the same values;
+ * count may be 0 (a chunk of a vector shorter than the survivor count), and then the buffers
+ * may be NULL and nothing is read or written.
  * Adding a codec: one file filling a Codec, one line in codec.c's registry. */
 #ifndef PHOTON_CODEC_H
 #define PHOTON_CODEC_H

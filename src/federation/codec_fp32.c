@@ -9,14 +9,14 @@ static size_t fp32_bytes(size_t count) { return count * sizeof(float); }
 static void fp32_encode(const float *ref, const float *x, size_t offset, size_t count, void *out)
 {
     (void)ref;
-    memcpy(out, x + offset, count * sizeof(float));
+    if (count) memcpy(out, x + offset, count * sizeof(float)); // count 0: out may be NULL
 }
 
 static void fp32_decode(const float *ref, const void *in, size_t offset, size_t count, float *x)
 {
     (void)ref;
     (void)offset;
-    memcpy(x, in, count * sizeof(float));
+    if (count) memcpy(x, in, count * sizeof(float)); // count 0: x may be NULL
 }
 
 const Codec codec_fp32 = {"fp32", fp32_bytes, fp32_encode, fp32_decode};

@@ -1,4 +1,4 @@
-/* export.h: `photon export`: trained weights in formats other tools load.
+/* export.h: trained weights in formats other tools load (`photon export`, src/commands/cmd_export.c).
  *
  *   llmc         llm.c's GPT-2 model file (train_gpt2.c, gpt2_build_from_checkpoint): int32[256]
  *                header {20240326, 3 (float32), maxT, V, L, NH, C, Vp}, Vp = V rounded up to a
@@ -22,7 +22,5 @@
 /* 0 / -1 with a message naming the file. */
 int export_llmc(const GPT *m, const char *path, char *err, size_t errlen);
 int export_safetensors(const GPT *m, const char *dir, char *err, size_t errlen);
-
-int cmd_export(int argc, char **argv);
 
 #endif
