@@ -62,6 +62,11 @@ typedef struct Deck {
     char ckpt_dir[DECK_STR_MAX]; /* "" in the table = RUN_DIR/checkpoints, resolved by deck_load */
     /* [run] stop_after_rounds: stop (with a checkpoint) after this many rounds of one invocation */
     long stop_after_rounds;
+    /* [run] run-level guards (src/train/train_guard.c, watchdog.c) */
+    int on_nonfinite;   /* NonfiniteAction */
+    double rollback_lr_factor;
+    int max_rollbacks;
+    double watchdog_s;
 
     /* Provenance: the deck's text and the overrides, for metrics and checkpoints. */
     char deck_path[DECK_STR_MAX];

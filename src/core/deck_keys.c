@@ -72,6 +72,11 @@ const DeckKey deck_keys[] = {
     {"checkpoint", "every_rounds", K_INT, F(ckpt_every), "0", 0, INT_MAX, NULL, "rounds between checkpoints (after the round's federated sync); 0 = only at the end of the run and on SIGTERM/SIGUSR1"},
     {"checkpoint", "keep", K_INT, F(ckpt_keep), "3", 1, 1000000, NULL, "complete checkpoints kept: older ones are deleted once a newer one is complete"},
     {"checkpoint", "dir", K_STRING, F(ckpt_dir), "", 0, 0, NULL, "directory of the checkpoint files ckpt-ROUND.h5; not set: RUN_DIR/checkpoints"},
+
+    {"run", "on_nonfinite", K_ENUM, F(on_nonfinite), "stop", 0, 0, nonfinite_action_names, "a round whose loss, gradient norm, weights or optimizer state go non-finite (federated: every silo's, or the global weights): stop (exit status 3, nothing non-finite written; the last good checkpoint stays) or rollback (reload the last checkpoint, scale optim.lr by rollback_lr_factor, go on; needs checkpoint.every_rounds > 0)"},
+    {"run", "rollback_lr_factor", K_DOUBLE, F(rollback_lr_factor), "0.5", 1e-6, 1, NULL, "on_nonfinite = rollback: each rollback multiplies the learning rate (the whole schedule) by this"},
+    {"run", "max_rollbacks", K_INT, F(max_rollbacks), "3", 0, 1000000, NULL, "on_nonfinite = rollback: after this many rollbacks the next non-finite round stops the run (exit status 3)"},
+    {"run", "watchdog_s", K_DOUBLE, F(watchdog_s), "1800", 0, BIG, NULL, "a job in which no rank makes progress (a step, a round boundary, an evaluation, a checkpoint) for about this many seconds stops with exit status 4, naming the silent rank (world rank, silo, host, pid); 0 = off. Keep it above twice the longest step, evaluation or checkpoint write"},
 };
 const size_t deck_num_keys = sizeof deck_keys / sizeof deck_keys[0];
 _Static_assert(sizeof deck_keys / sizeof deck_keys[0] <= DECK_KEYS_MAX, "raise DECK_KEYS_MAX");

@@ -6,6 +6,7 @@
 const char *const run_mode_names[] = {"federated", "centralized", "ddp", NULL};
 const char *const topology_names[] = {"allreduce", "server", NULL};
 const char *const inner_state_names[] = {"keep", "reset", "average", NULL};
+const char *const nonfinite_action_names[] = {"stop", "rollback", NULL};
 
 void run_config_from_deck(RunConfig *rc, const Deck *d)
 {
@@ -38,4 +39,7 @@ void run_config_from_deck(RunConfig *rc, const Deck *d)
                             .seed = (unsigned long)d->seed, .data_seed = (unsigned long)d->data_seed,
                             .log_every = d->log_every, .batch_size = d->batch_size,
                             .device = (DeviceKind)d->device, .precision = (PrecisionKind)d->precision};
+    rc->guard = (GuardConfig){.on_nonfinite = (NonfiniteAction)d->on_nonfinite,
+                              .rollback_lr_factor = d->rollback_lr_factor, .max_rollbacks = d->max_rollbacks,
+                              .watchdog_s = d->watchdog_s};
 }

@@ -22,6 +22,8 @@ typedef enum { INNER_KEEP, INNER_RESET, INNER_AVERAGE } InnerState;
 extern const char *const run_mode_names[];
 extern const char *const topology_names[];
 extern const char *const inner_state_names[];
+typedef enum { NONFINITE_STOP, NONFINITE_ROLLBACK } NonfiniteAction;
+extern const char *const nonfinite_action_names[];
 
 /* [federation]: how the silos train together. */
 typedef struct {
@@ -60,6 +62,14 @@ typedef struct {
     PrecisionKind precision;
 } RunSettings;
 
+/* [run] on_nonfinite, rollback_lr_factor, max_rollbacks, watchdog_s: the run-level guards. */
+typedef struct {
+    NonfiniteAction on_nonfinite;
+    double rollback_lr_factor;
+    int max_rollbacks;
+    double watchdog_s;         // 0 = no watchdog
+} GuardConfig;
+
 typedef struct {
     GPTConfig model;           // vocab_size 0: the data file's (the trainer resolves it)
     InnerOptConfig inner;
@@ -70,6 +80,7 @@ typedef struct {
     CkptPolicy ckpt;
     EvalConfig eval;
     RunSettings run;
+    GuardConfig guard;
 } RunConfig;
 
 struct Deck;

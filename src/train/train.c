@@ -54,6 +54,7 @@ static void train_round_steps(Trainer *tr, RoundTally *t)
         t->ddp_comm += r.comm_s;
         t->ddp_bytes += r.bytes;
         t->loss_sum += r.loss;
+        guard_step(tr, t, step, &r);
         report_step(tr, t, step, h, &r);
     }
     /* Back to the host for evaluation, the federation and checkpoints. */
@@ -64,7 +65,7 @@ static RoundTally round_begin(Trainer *tr, long round, int *participating)
 {
     const int S = tr->topo.num_silos;
     round_participants(tr, round, participating);
-    RoundTally t = {.round = round, .first_step = round * tr->cfg.fed.local_steps};
+    RoundTally t = {.round = round, .first_step = round * tr->cfg.fed.local_steps, .bad_step = -1};
     t.active = tr->topo.is_server ? 0 : participating[tr->topo.silo];
     for (int s = 0; s < S; s++) t.active_silos += participating[s];
     t.t_start = MPI_Wtime();
@@ -106,28 +107,33 @@ static int run(Trainer *tr)
     double last_val = tr->ckpt.last_val_loss;
     const long start_round = tr->ckpt.round;
     long step = start_round * H - 1;
-    int stopped = 0, ckpt_failed = 0;
+    int stopped = 0, ckpt_failed = 0, guard_rc = 0;
     for (long round = start_round; round < rounds && !stopped; round++) {
         RoundTally t = round_begin(tr, round, participating);
         train_round_steps(tr, &t);
+        guard_before_sync(tr, &t);
         step = t.first_step + t.steps - 1;
         const int last_round = round == rounds - 1;
         const int eval_now = last_round || (c->eval.every > 0 && (round + 1) % c->eval.every == 0);
         RoundStats st;
         round_boundary(tr, &t, participating, eval_now, local_loss, &st);
         report_round(tr, &t, step + 1, participating, &st);
+        /* Nothing non-finite goes on to the evaluation and the checkpoint (train_guard.c). */
+        guard_rc = guard_round(tr, &t, &st, &round, &last_val);
+        if (guard_rc == 1) { guard_rc = 0; continue; }
+        if (guard_rc) break;
         if (eval_now) last_val = evaluate_global(tr, round, step + 1, c->fed.mode == MODE_FEDERATED ? local_loss : NULL);
         /* leaders' RoundStats arrays belong to the federation; nothing to free here */
         stopped = round_checkpoint(tr, round, step, last_val, last_round, start_round, &ckpt_failed);
     }
-    if (!stopped) {
+    if (!stopped && !guard_rc) {
         double val = last_val;
         mpiCheck(MPI_Bcast(&val, 1, MPI_DOUBLE, 0, MPI_COMM_WORLD));
         report_end(tr, val);
     }
     free(participating);
     free(local_loss);
-    return ckpt_failed ? 1 : 0;
+    return guard_rc ? guard_rc : ckpt_failed ? 1 : 0;
 }
 
 /* Keep the deck as given and as understood beside the metrics. */
@@ -202,9 +208,15 @@ int cmd_train(int argc, char **argv)
         return 2;
     }
     free(overrides);
+    /* One run per run directory: the lock comes before anything in it is written or pruned. */
+    if (guard_claim_run_dir(&tr, err, sizeof err)) {
+        trainer_report_error(&tr, err);
+        goto done;
+    }
     int failed = trainer_is_root(&tr) && write_run_dir(&tr.deck, err, sizeof err);
     if (photon_any_failed(failed, MPI_COMM_WORLD) || trainer_setup(&tr, err, sizeof err) ||
-        (tr.resume && train_resume(&tr, err, sizeof err)) || open_run_outputs(&tr, err, sizeof err)) {
+        (tr.resume && train_resume(&tr, err, sizeof err)) || open_run_outputs(&tr, err, sizeof err) ||
+        guard_start_watchdog(&tr, err, sizeof err)) {
         trainer_report_error(&tr, err);
         goto done;
     }

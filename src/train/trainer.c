@@ -22,6 +22,7 @@ void trainer_init(Trainer *tr)
     MPI_Comm_rank(MPI_COMM_WORLD, &tr->rank);
     MPI_Comm_size(MPI_COMM_WORLD, &tr->world);
     tr->ckpt.last_val_loss = NAN;
+    tr->lock.fd = -1;
 }
 
 /* The first failing rank's message is what rank 0 would print; make sure one is shown. */
@@ -131,6 +132,11 @@ int trainer_setup(Trainer *tr, char *err, size_t errlen)
     RunConfig *c = &tr->cfg;
     run_config_from_deck(c, &tr->deck);
     if (check_data(tr, err, errlen)) return -1;
+    if (c->guard.on_nonfinite == NONFINITE_ROLLBACK && c->ckpt.every <= 0) {
+        snprintf(err, errlen, "%s: run.on_nonfinite = rollback reloads the last checkpoint: set checkpoint.every_rounds > 0",
+                 c->run.deck_path);
+        return -1;
+    }
     char msg[256];
     const BackendOps *ops = backend_lookup(c->run.device, msg, sizeof msg);
     if (!ops) {
@@ -168,5 +174,6 @@ void trainer_teardown(Trainer *tr)
     topology_free(&tr->topo);
     datafile_info_free(&tr->info);
     metrics_close(&tr->metrics);
+    guard_release(tr);   /* last: nothing of this run touches run.dir after the lock goes */
     deck_free(&tr->deck);
 }

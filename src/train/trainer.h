@@ -20,7 +20,9 @@
 #include "loader.h"
 #include "metrics.h"
 #include "run_config.h"
+#include "run_lock.h"
 #include "topology.h"
+#include "watchdog.h"
 
 /* One step's outcome as the reports see it. comm_*: the ddp baseline's cross-silo exchange. */
 typedef struct { float loss; double grad_norm; float lr; double modeled_comm_s; double comm_s; double bytes; } StepResult;
@@ -33,6 +35,12 @@ typedef struct {
     /* At the boundary: the workers' sum of the silo leaders' mean losses and their count, the
      * slowest compute time, and the round's traffic (bytes, modeled s, measured s). */
     double loss_sums[2], compute_max, traffic[3];
+    /* The non-finite guard (train_guard.c): this rank's first step whose loss or gradient norm
+     * was not finite (-1: none), with those values. */
+    long bad_step;
+    float bad_loss;
+    double bad_grad_norm;
+    int silo_bad;                    // federated: this silo's own model went non-finite before the sync
 } RoundTally;
 
 typedef struct {
@@ -67,6 +75,10 @@ typedef struct {
     const char *resume;        /* --resume argument (a file or "latest"), NULL = fresh start */
     char resumed_from[CKPT_PATH_MAX]; /* "" unless resumed */
     CkptState ckpt;            /* where the run starts: round 0, or the checkpoint's */
+    /* run-level guards */
+    RunLock lock;              /* world rank 0: RUN_DIR/photon.lock (run_lock.h) */
+    Watchdog *watchdog;        /* NULL with run.watchdog_s = 0 */
+    int rollbacks;             /* on_nonfinite = rollback: how many so far */
 } Trainer;
 
 static inline int trainer_is_root(const Trainer *tr) { return tr->rank == 0; }
@@ -111,5 +123,21 @@ void train_identity(Trainer *tr);
 int train_checkpoint(Trainer *tr, long rounds, long steps, double last_val, char *path, size_t pathlen, char *err,
                      size_t errlen);
 int train_resume(Trainer *tr, char *err, size_t errlen);
+
+/* train_guard.c: the run-level guards. The non-finite guard: guard_step notes a step's loss and
+ * gradient norm (and counts progress for the watchdog), guard_before_sync checks a silo's own
+ * model before the federation averages it; guard_round (COLLECTIVE, after the round boundary)
+ * agrees on the round over all ranks and returns 0 (finite: go on), or 1 after a rollback to
+ * the last checkpoint (*round is set to continue from it), or 3, the exit status, after telling
+ * why. Nothing non-finite is written in any case: checkpoints and final.h5 come after it. */
+void guard_step(Trainer *tr, RoundTally *t, long step, const StepResult *r);
+void guard_before_sync(Trainer *tr, RoundTally *t);
+int guard_round(Trainer *tr, const RoundTally *t, const RoundStats *st, long *round, double *last_val);
+/* The run directory lock and the watchdog (COLLECTIVE): claim before anything in run.dir is
+ * written (0, 1 = in use or unlockable with a message; every rank gets the verdict); start the
+ * watchdog when the run begins; release both at teardown. */
+int guard_claim_run_dir(Trainer *tr, char *err, size_t errlen);
+int guard_start_watchdog(Trainer *tr, char *err, size_t errlen);
+void guard_release(Trainer *tr);
 
 #endif
