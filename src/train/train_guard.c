@@ -21,6 +21,7 @@
 #include <float.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "check.h"
@@ -34,9 +35,26 @@ static int all_finite(const float *x, size_t n)
     return s == 0.0f;
 }
 
+/* Test hook: PHOTON_TEST_NAN_AT=STEP[:SILO] puts a NaN into this rank's host weights after
+ * global step STEP (in every silo, or in SILO only), once per process, as a diverging step
+ * would. On the CPU backend the next step computes with it; otherwise the boundary's weight
+ * check sees it. A rollback replays STEP cleanly. */
+static void test_nan_hook(Trainer *tr, long step)
+{
+    static int fired = 0;
+    const char *spec = getenv("PHOTON_TEST_NAN_AT");
+    long at = -1, silo = -1;
+    if (fired || !spec || sscanf(spec, "%ld:%ld", &at, &silo) < 1 || step != at) return;
+    if (silo >= 0 && silo != tr->topo.silo) return;
+    fired = 1;
+    tr->model.params_memory[0] = NAN;
+    if (trainer_is_root(tr)) fprintf(stderr, "photon train: PHOTON_TEST_NAN_AT=%s: a NaN in the weights after step %ld\n", spec, step);
+}
+
 void guard_step(Trainer *tr, RoundTally *t, long step, const StepResult *r)
 {
     watchdog_progress(tr->watchdog);
+    test_nan_hook(tr, step);
     if (t->bad_step >= 0 || (isfinite(r->loss) && isfinite(r->grad_norm))) return;
     t->bad_step = step;
     t->bad_loss = r->loss;

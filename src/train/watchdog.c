@@ -87,7 +87,7 @@ static _Noreturn void fire(Watchdog *w, const Beat *last, const double *beat_t, 
     for (int r = 0; r < w->world; r++) {
         if (r == w->rank || now - beat_t[r] < 2.0 * w->interval) continue;
         if (last[r].ok)
-            ADD("; silent: world rank %d (silo %d, host %s, pid %ld): its heartbeat stopped %.0f s ago (stopped, hung or dead)",
+            ADD("; silent: world rank %d (silo %d, host %s, pid %ld): its heartbeat did not move in the %.0f s it was watched (stopped, hung or dead)",
                 r, last[r].silo, last[r].host, last[r].pid, now - beat_t[r]);
         else
             ADD("; silent: world rank %d: no readable heartbeat in %s", r, w->dir);
@@ -218,6 +218,7 @@ void watchdog_stop(Watchdog *w)
     pthread_join(w->thread, NULL);
     close(w->fd);
     unlink(w->path);
+    rmdir(w->dir);   /* the last rank out removes the directory; the others' rmdir fails: fine */
     pthread_mutex_destroy(&w->mu);
     pthread_cond_destroy(&w->cv);
     free(w);
