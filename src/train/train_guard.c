@@ -129,7 +129,7 @@ static int last_good_checkpoint(Trainer *tr, char *path, size_t pathlen)
 }
 
 /* Back to the checkpoint at path with the learning rate scaled (see the top of the file). */
-static int rollback(Trainer *tr, const char *why, const char *path, long *round, double *last_val)
+static int rollback(Trainer *tr, long bad_round, const char *why, const char *path, long *round, double *last_val)
 {
     const GuardConfig *g = &tr->cfg.guard;
     const char *resume = tr->resume;
@@ -146,8 +146,8 @@ static int rollback(Trainer *tr, const char *why, const char *path, long *round,
     *round = tr->ckpt.round - 1;   // the loop's round++ continues after the checkpoint's rounds
     *last_val = tr->ckpt.last_val_loss;
     if (trainer_is_root(tr)) {
-        metrics_record(&tr->metrics, "\"type\":\"rollback\",\"rollback\":%d,\"to_round\":%ld,\"lr\":%.9g", tr->rollbacks,
-                       tr->ckpt.round, tr->cfg.schedule.lr);
+        metrics_record(&tr->metrics, "\"type\":\"rollback\",\"round\":%ld,\"rollback\":%d,\"to_round\":%ld,\"lr\":%.9g",
+                       bad_round, tr->rollbacks, tr->ckpt.round, tr->cfg.schedule.lr);
         printf("rollback %d of %d: %s; back to %s (after round %ld) with the learning rate x %g (peak %g); a later --resume "
                "runs on the deck's optim.lr\n", tr->rollbacks, g->max_rollbacks, why, path, tr->ckpt.round - 1,
                g->rollback_lr_factor, tr->cfg.schedule.lr);
@@ -174,7 +174,7 @@ int guard_round(Trainer *tr, const RoundTally *t, const RoundStats *st, long *ro
     const int none = last_good_checkpoint(tr, path, sizeof path);
     const GuardConfig *g = &tr->cfg.guard;
     if (g->on_nonfinite == NONFINITE_ROLLBACK && !none && tr->rollbacks < g->max_rollbacks)
-        return rollback(tr, why, path, round, last_val);
+        return rollback(tr, t->round, why, path, round, last_val);
     if (trainer_is_root(tr)) {
         metrics_record(&tr->metrics, "\"type\":\"nonfinite\",\"round\":%ld,\"rollbacks\":%d", t->round, tr->rollbacks);
         char after[160] = "";

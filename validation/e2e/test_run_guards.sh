@@ -109,7 +109,7 @@ for i in 1 2; do
 done
 all_finite "$work/D1/final.h5" "$work/D1/checkpoints/"ckpt-*.h5 || fail "D: rolled-back run not finite"
 same_params D1 D2 && same_metrics D1 D2 || exit 1
-grep -q '"type":"rollback","rollback":1,"to_round":2' "$work/D1/metrics.jsonl" || fail "D: no rollback record in metrics.jsonl"
+grep -q '"type":"rollback","round":2,"rollback":1,"to_round":2' "$work/D1/metrics.jsonl" || fail "D: no rollback record in metrics.jsonl"
 ! same_params C.clean.ddp D1 >/dev/null || fail "D: the rollback did not lower the learning rate"
 PHOTON_TEST_NAN_AT=7 expect_error "D: max_rollbacks = 0" 3 "run.max_rollbacks reached" \
   train_cmd 2 D.max federation.mode=ddp $every run.on_nonfinite=rollback run.max_rollbacks=0
