@@ -35,7 +35,7 @@ PYEOF
 }
 
 # A. Slowed links keep the first run going (sleeping, not computing) while the second starts.
-slow="link.emulate=sleep link.latency_ms=20 federation.local_steps=1 run.steps=150"
+slow="link.emulate=sleep link.latency_ms=20 federation.local_steps=1 run.steps=300"
 train 2 A.alone $slow
 "$LAUNCH" 2 "$PHOTON" train "$DECK" run.dir="$work/A" $slow >"$work/log.first" 2>&1 &
 first=$!
