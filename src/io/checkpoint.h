@@ -27,7 +27,7 @@
 #include "topology.h"
 
 #define CKPT_FORMAT "photon-checkpoint"
-#define CKPT_FORMAT_VERSION 1
+#define CKPT_FORMAT_VERSION 2 /* 2: the root attributes carry attrs_sha256 */
 #define CKPT_PATH_MAX (512 + 64) /* a deck path (DECK_STR_MAX) and the file name */
 
 /* What a checkpoint records about the run that wrote it, filled by the driver from its typed
@@ -76,9 +76,15 @@ typedef struct {
  * message on the rank(s) that failed ("another rank failed" elsewhere). */
 int ckpt_write(const CkptView *v, const char *dir, int keep, char *path, size_t pathlen, char *err, size_t errlen);
 
-/* Verifies every dataset of the checkpoint `path` against its SHA-256 and the format attributes.
- * Serial (one rank). 0, or -1 with a message naming the file and the dataset. */
+/* Verifies everything a resume reads from the checkpoint `path`: the format, every root attribute
+ * (present, matching attrs_sha256, in range: round within the file's steps / local_steps), every
+ * dataset (present, the shape the attributes imply, matching its SHA-256), including every buffer
+ * the file's outer optimizer declares. Serial (one rank). 0, or -1 with a message naming the file
+ * and the dataset or attribute. */
 int ckpt_verify(const char *path, char *err, size_t errlen);
+/* What a weights reader takes from a checkpoint: its format, root attributes (attrs_sha256 and
+ * their ranges) and /params against its SHA-256. Serial. 0, or -1 with a message. */
+int ckpt_verify_weights(const char *path, char *err, size_t errlen);
 
 /* Chooses the checkpoint to resume from (serial, one rank). `what` is a file, or "latest": the
  * newest ckpt-*.h5 in `dir` that verifies; damaged ones are skipped with a note on stderr.
