@@ -103,6 +103,11 @@ int ckpt_read(CkptView *v, const char *path, char *err, size_t errlen);
  * Returns how many files were removed. */
 int ckpt_clear(const char *dir);
 
+/* A resumed run's history: removes every ckpt-*.h5 (and .tmp) in dir after `round` rounds, so
+ * that the checkpoints left all lie on the history the resumed run continues (metrics.jsonl is
+ * cut back to the same round). Returns how many files were removed. */
+int ckpt_remove_newer(const char *dir, long round);
+
 /* Test hook: PHOTON_TEST_CRASH_AT=PHASE:ROUND makes rank 0 _exit(137) inside ckpt_write when it
  * writes the checkpoint after ROUND rounds, at PHASE = write (tmp file half written), rename
  * (tmp complete, not yet renamed) or prune (renamed, older ones not yet deleted). */
