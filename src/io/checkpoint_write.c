@@ -65,13 +65,18 @@ static int dset_write(hid_t file, hid_t dxpl, const DsetWrite *w, char *err, siz
     }
     /* Ranks with nothing to write still take part in the collective write; HDF5 wants a buffer. */
     static const char dummy[8];
-    if (H5Dwrite(ds, w->mtype, mspace, space, dxpl, w->row >= 0 ? w->buf : dummy) < 0) goto done;
-    if (fail_write_now(w->name)) goto done;
+    /* A failed raw-data write is this rank's alone: it still makes the metadata calls below (the
+     * sha256 attribute), which parallel HDF5 needs identical on every rank, and the caller's
+     * agreement stops every rank after them. */
+    int write_errno = 0;
+    if (H5Dwrite(ds, w->mtype, mspace, space, dxpl, w->row >= 0 ? w->buf : dummy) < 0) write_errno = errno ? errno : EIO;
+    if (fail_write_now(w->name)) write_errno = ENOSPC;
     hsize_t hdims[2] = {w->rows, SHA256_LEN};
     as = H5Screate_simple(2, hdims, NULL);
     if ((a = H5Acreate2(ds, "sha256", H5T_STD_U8LE, as, H5P_DEFAULT, H5P_DEFAULT)) < 0) goto done;
     if (H5Awrite(a, H5T_NATIVE_UCHAR, hashes) < 0) goto done;
-    rc = 0;
+    if (write_errno) errno = write_errno;
+    else rc = 0;
 done:
     if (rc) snprintf(err, errlen, "cannot write dataset /%s: %s", w->name, errno ? strerror(errno) : "HDF5 write failed");
     if (a >= 0) H5Aclose(a);
@@ -209,8 +214,12 @@ static int write_attrs(hid_t f, const CkptView *v, int64_t outer_t)
 
 /* Every rank's verdict on the collective call just made, before the next one: a rank whose write
  * failed must not leave the others waiting in a collective it skips. */
+static int own_failure; /* this rank's own call failed (not only "another rank failed"); ckpt_write resets it */
+
 static int agreed_failure(int failed, char *err, size_t errlen)
 {
+    failed = failed != 0; /* callers pass -1: MPI_MAX over {-1, 0} would be 0 */
+    if (failed) own_failure = 1;
     if (!photon_any_failed(failed, MPI_COMM_WORLD)) return 0;
     if (!failed) snprintf(err, errlen, "another rank failed");
     return 1;
@@ -307,7 +316,7 @@ static double ckpt_bytes(const CkptView *v)
     double bytes = 4 * n * (1 + 2 * S + outer) + S * (8 + 16) + P * 16 + SHA256_LEN * (2 * S + 3 * S + P + 4 + outer);
     bytes += strlen(d->deck_text ? d->deck_text : "") + strlen(d->overrides ? d->overrides : "") +
              strlen(d->effective ? d->effective : "");
-    return bytes * 1.02 + 256 * 1024;
+    return bytes * 1.02 + 64 * 1024;
 }
 
 /* Rank 0, before the file is created: whether the directory's file system has room for it. A
@@ -357,6 +366,7 @@ int ckpt_write(const CkptView *v, const char *dir, int keep, char *path, size_t 
     snprintf(path, pathlen, "%s/ckpt-%06ld.h5", dir, round);
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
     arm_fail_write(round);
+    own_failure = 0;
     if (me == 0 && make_dirs(dir)) {
         snprintf(err, errlen, "%s: cannot create the checkpoint directory ([checkpoint] dir): %s", dir, strerror(errno));
         failed = 1;
@@ -383,11 +393,11 @@ int ckpt_write(const CkptView *v, const char *dir, int keep, char *path, size_t 
     errno = 0;
     if (H5Fclose(f) < 0 && !failed) {
         snprintf(err, errlen, "%s: cannot close (write) the checkpoint file: %s", tmp, errno ? strerror(errno) : "HDF5 close failed");
-        failed = 1;
+        failed = own_failure = 1;
     }
     f = H5I_INVALID_HID;
     if (photon_any_failed(failed, MPI_COMM_WORLD)) {
-        share_error(failed, err, errlen);
+        share_error(own_failure, err, errlen);
         if (me == 0) {
             remove(tmp);
             fsync_path(dir);
