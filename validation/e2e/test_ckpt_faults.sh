@@ -91,7 +91,14 @@ test -f "$work/B4/checkpoints/ckpt-000006.h5" || fail "B4: checkpoint missing"
 : > "$work/plainfile"
 expect_error "B5: run dir under a file" 2 "cannot create run directory [run] dir = $work/plainfile/run: Not a directory" \
   "$LAUNCH" 2 "$PHOTON" train "$DECK" run.dir="$work/plainfile/run"
-check B "final.h5 as a directory: exit 1, named; an impossible run directory: strerror"
+expect_error "B5: export under a file" 2 "plainfile/x.bin.tmp: cannot create: Not a directory" \
+  "$PHOTON" export "$work/full/final.h5" --format llmc -o "$work/plainfile/x.bin"
+expect_error "B5: safetensors under a file" 2 "plainfile/st: cannot create the output directory: Not a directory" \
+  "$PHOTON" export "$work/full/final.h5" --format safetensors -o "$work/plainfile/st"
+expect_error "B5: prep under a file" 2 "cannot create $work/plainfile/d.h5.tmp" \
+  "$PHOTON" prep -q -o "$work/plainfile/d.h5" $(ls -d "$work"/corpus/*/)
+grep -q "d.h5.tmp.[0-9]*: Not a directory" "$work/err" || fail "B5: prep: no strerror"
+check B "final.h5 as a directory: exit 1, named; impossible output paths: strerror"
 
 # ---- C. hostile checkpoints: edit the newest (round 6) of a copy, resume latest
 edit() { # DIR PYTHON-STATEMENTS (f is the newest checkpoint, opened r+)
