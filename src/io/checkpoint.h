@@ -6,8 +6,11 @@
  * Writing is collective over MPI_COMM_WORLD: every rank creates the file with the MPI-IO driver
  * and the ranks that own a piece of the state write it (rank 0 the weights, silo leaders their
  * silo's row of the (S, n) inner moments, the outer optimizer's holder its state). Every dataset
- * carries a SHA-256 of its bytes per row (attribute `sha256`, uint8 (R, 32)): a damaged file is
- * refused with the file and dataset named, and `--resume latest` falls back to the previous one.
+ * carries a SHA-256 of its bytes per row (attribute `sha256`, uint8 (R, 32)), the root attributes
+ * one over all of them (`attrs_sha256`, h5util.h): a damaged, edited or incomplete file is refused
+ * with the file and the dataset or attribute named, and `--resume latest` falls back to the
+ * previous one. A write that fails on any rank is agreed on before the next collective, so every
+ * rank leaves the writer (no hang), with the failing rank's message on rank 0.
  *
  * Atomicity: the file is written as ckpt-RRRRRR.h5.tmp; once every rank reports success (an
  * MPI_Allreduce), rank 0 fsyncs it, renames it to ckpt-RRRRRR.h5 (RRRRRR = rounds completed),
@@ -111,5 +114,8 @@ int ckpt_remove_newer(const char *dir, long round);
 /* Test hook: PHOTON_TEST_CRASH_AT=PHASE:ROUND makes rank 0 _exit(137) inside ckpt_write when it
  * writes the checkpoint after ROUND rounds, at PHASE = write (tmp file half written), rename
  * (tmp complete, not yet renamed) or prune (renamed, older ones not yet deleted). */
+/* Test hook: PHOTON_TEST_FAIL_WRITE=ckpt:ROUND makes the last rank's write of /inner/adam_m fail
+ * with ENOSPC in the checkpoint after ROUND rounds (the agreement on a failed collective write,
+ * tested where no small file system can be mounted). */
 
 #endif

@@ -122,7 +122,7 @@ void report_stop(const Trainer *tr, long round, int sig, int ckpt_failed)
     else if (ckpt_failed) printf("stopped after round %ld", round);
     else printf("stopped after round %ld (run.stop_after_rounds = %ld)", round, tr->cfg.ckpt.stop_after_rounds);
     if (!ckpt_failed) printf(": continue with --resume latest\n");
-    else printf(": the checkpoint failed (the previous one is kept)\n");
+    else printf(": the checkpoint failed (earlier checkpoints are kept)\n");
     fflush(stdout);
 }
 

@@ -4,8 +4,9 @@
 #      within a time bound, exit 1, the message names the file, the rank and strerror; the
 #      previous checkpoint is kept (no .tmp, no final.h5) and resumes bitwise
 #   B. a real full disk (a small tmpfs in a mount namespace, where one can be mounted): the
-#      checkpoint directory full, the run directory full before final.h5, and with no room at all
-#      (deck.effective); final.h5 as a directory
+#      checkpoint directory full, the run directory full before final.h5, with no room at all
+#      (deck.effective), and filling up with metrics.jsonl; final.h5 as a directory; output paths
+#      that cannot be created (train, export, prep) name strerror
 #   C. root attributes edited (round, metrics_offset, tokens_seen; round = 2^62), a dataset or an
 #      attribute missing (/outer/m, tokens_seen), format_version 1: --resume latest skips the file
 #      naming it and why, and falls back to the intact older one (bitwise); by name: refused
@@ -78,6 +79,16 @@ if mkdir -p "$work/probe" && unshare -m sh -c "mount -t tmpfs -o size=64k tmpfs 
   [ $st -ne 0 ] && [ $st -ne 124 ] || { cat "$work/B3.log"; fail "B3: a full run directory exited $st"; }
   grep -q "deck.effective: cannot write: No space left on device" "$work/B3.log" || { cat "$work/B3.log"; fail "B3: no message"; }
   check B3 "run directory without room: exit $st, deck.effective named with strerror"
+
+  # B6. metrics.jsonl finds the run directory full (deck.effective took its one page; checkpoints
+  # elsewhere):
+  # the next checkpoint refuses to record an offset into a file that lost records, exit 1.
+  st=0
+  in_tmpfs 4k "$work/B6" sh -c '"$@" >"$0.log" 2>&1' "$work/B6" "$LAUNCH" 2 "$PHOTON" train "$DECK" run.dir="$work/B6" \
+    checkpoint.dir="$work/B6ck" $every || st=$?
+  [ $st -ne 0 ] && [ $st -ne 124 ] || { cat "$work/B6.log"; fail "B6: a run that lost metrics records exited $st"; }
+  grep -q "metrics.jsonl: cannot write: No space left on device" "$work/B6.log" || { cat "$work/B6.log"; fail "B6: no message"; }
+  check B6 "metrics.jsonl full mid-run: exit $st, named with strerror"
 else
   echo "note: no tmpfs can be mounted here (unshare -m / mount refused): B1-B3 left out; A covers ENOSPC by injection"
 fi
