@@ -4,6 +4,7 @@
 
 #include <getopt.h>
 #include <glib.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -227,8 +228,8 @@ static int prep_run(int argc, char **argv)
     char *outdir = g_path_get_dirname(o.output);
     int writable = access(outdir, W_OK) == 0;
     if (!writable)
-        snprintf(err, sizeof err, "cannot write %s: directory %s does not exist or is not "
-                 "writable", o.output, outdir);
+        snprintf(err, sizeof err, "cannot write %s: directory %s does not exist or is not writable: %s", o.output, outdir,
+                 strerror(errno));
     g_free(outdir);
     if (!writable) goto fail;
 

@@ -245,10 +245,11 @@ int datafile_write(const char *path, const DataFileContents *c, char *err, size_
     H5Quiet quiet;
     h5_quiet_begin(&quiet);
     int rc = -1;
+    errno = 0;
     hid_t file = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
     if (file < 0) {
-        snprintf(err, errlen, "cannot create %s: check that its directory exists and is "
-                 "writable", tmp);
+        snprintf(err, errlen, "cannot create %s: %s (check that its directory exists and is "
+                 "writable)", tmp, errno ? strerror(errno) : "HDF5 create failed");
         goto done;
     }
     int wrote = write_contents(file, c);

@@ -62,6 +62,23 @@ int ckpt_clear(const char *dir)
     return removed;
 }
 
+int ckpt_remove_newer(const char *dir, long round)
+{
+    int removed = 0;
+    for (int tmp = 0; tmp < 2; tmp++) {
+        int n;
+        CkptEntry *e = ckpt_list_files(dir, tmp, &n);
+        char path[CKPT_PATH_MAX];
+        for (int i = 0; i < n; i++) {
+            if (e[i].round <= round) continue;
+            snprintf(path, sizeof path, "%s/%s", dir, e[i].name);
+            if (!remove(path)) removed++;
+        }
+        free(e);
+    }
+    return removed;
+}
+
 int ckpt_find(const char *what, const char *dir, char *path, size_t pathlen, char *err, size_t errlen)
 {
     if (strcmp(what, "latest")) {

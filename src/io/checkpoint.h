@@ -6,8 +6,11 @@
  * Writing is collective over MPI_COMM_WORLD: every rank creates the file with the MPI-IO driver
  * and the ranks that own a piece of the state write it (rank 0 the weights, silo leaders their
  * silo's row of the (S, n) inner moments, the outer optimizer's holder its state). Every dataset
- * carries a SHA-256 of its bytes per row (attribute `sha256`, uint8 (R, 32)): a damaged file is
- * refused with the file and dataset named, and `--resume latest` falls back to the previous one.
+ * carries a SHA-256 of its bytes per row (attribute `sha256`, uint8 (R, 32)), the root attributes
+ * one over all of them (`attrs_sha256`, h5util.h): a damaged, edited or incomplete file is refused
+ * with the file and the dataset or attribute named, and `--resume latest` falls back to the
+ * previous one. A write that fails on any rank is agreed on before the next collective, so every
+ * rank leaves the writer (no hang), with the failing rank's message on rank 0.
  *
  * Atomicity: the file is written as ckpt-RRRRRR.h5.tmp; once every rank reports success (an
  * MPI_Allreduce), rank 0 fsyncs it, renames it to ckpt-RRRRRR.h5 (RRRRRR = rounds completed),
@@ -27,7 +30,7 @@
 #include "topology.h"
 
 #define CKPT_FORMAT "photon-checkpoint"
-#define CKPT_FORMAT_VERSION 1
+#define CKPT_FORMAT_VERSION 2 /* 2: the root attributes carry attrs_sha256 */
 #define CKPT_PATH_MAX (512 + 64) /* a deck path (DECK_STR_MAX) and the file name */
 
 /* What a checkpoint records about the run that wrote it, filled by the driver from its typed
@@ -76,9 +79,15 @@ typedef struct {
  * message on the rank(s) that failed ("another rank failed" elsewhere). */
 int ckpt_write(const CkptView *v, const char *dir, int keep, char *path, size_t pathlen, char *err, size_t errlen);
 
-/* Verifies every dataset of the checkpoint `path` against its SHA-256 and the format attributes.
- * Serial (one rank). 0, or -1 with a message naming the file and the dataset. */
+/* Verifies everything a resume reads from the checkpoint `path`: the format, every root attribute
+ * (present, matching attrs_sha256, in range: round within the file's steps / local_steps), every
+ * dataset (present, the shape the attributes imply, matching its SHA-256), including every buffer
+ * the file's outer optimizer declares. Serial (one rank). 0, or -1 with a message naming the file
+ * and the dataset or attribute. */
 int ckpt_verify(const char *path, char *err, size_t errlen);
+/* What a weights reader takes from a checkpoint: its format, root attributes (attrs_sha256 and
+ * their ranges) and /params against its SHA-256. Serial. 0, or -1 with a message. */
+int ckpt_verify_weights(const char *path, char *err, size_t errlen);
 
 /* Chooses the checkpoint to resume from (serial, one rank). `what` is a file, or "latest": the
  * newest ckpt-*.h5 in `dir` that verifies; damaged ones are skipped with a note on stderr.
@@ -97,8 +106,16 @@ int ckpt_read(CkptView *v, const char *path, char *err, size_t errlen);
  * Returns how many files were removed. */
 int ckpt_clear(const char *dir);
 
+/* A resumed run's history: removes every ckpt-*.h5 (and .tmp) in dir after `round` rounds, so
+ * that the checkpoints left all lie on the history the resumed run continues (metrics.jsonl is
+ * cut back to the same round). Returns how many files were removed. */
+int ckpt_remove_newer(const char *dir, long round);
+
 /* Test hook: PHOTON_TEST_CRASH_AT=PHASE:ROUND makes rank 0 _exit(137) inside ckpt_write when it
  * writes the checkpoint after ROUND rounds, at PHASE = write (tmp file half written), rename
  * (tmp complete, not yet renamed) or prune (renamed, older ones not yet deleted). */
+/* Test hook: PHOTON_TEST_FAIL_WRITE=ckpt:ROUND makes the last rank's write of /inner/adam_m fail
+ * with ENOSPC in the checkpoint after ROUND rounds (the agreement on a failed collective write,
+ * tested where no small file system can be mounted). */
 
 #endif

@@ -7,6 +7,7 @@
 #include <stdio.h>
 
 #include "checkpoint.h"
+#include "h5util.h"
 
 /* The outer optimizer's state buffers a checkpoint holds: those its table declares (outer.h), as
  * /outer/<name> (fedmom/nesterov /outer/m, fedadam/fedyogi /outer/m and /outer/v); none outside
@@ -18,6 +19,22 @@ static inline const char *const *outer_state_names(const RunIdentity *d)
     return ops ? ops->state : none;
 }
 static inline void outer_dset_name(char *buf, size_t len, const char *state) { snprintf(buf, len, "outer/%s", state); }
+
+/* Every root attribute of a checkpoint, in the order of the bytes that attrs_sha256 hashes
+ * (h5util.h; doc/formats.md, "Checkpoint file"). outer_t, last, exists in federated mode only. */
+static const H5AttrSpec ckpt_root_attrs[] = {
+    {"format", H5A_STRING}, {"format_version", H5A_INT}, {"num_layers", H5A_INT}, {"num_heads", H5A_INT},
+    {"channels", H5A_INT}, {"max_seq_len", H5A_INT}, {"vocab_size", H5A_INT}, {"bias", H5A_INT},
+    {"num_parameters", H5A_INT}, {"mode", H5A_STRING}, {"topology", H5A_STRING}, {"optimizer", H5A_STRING},
+    {"outer", H5A_STRING}, {"data_file", H5A_STRING}, {"num_silos", H5A_INT}, {"silo_size", H5A_INT},
+    {"world_size", H5A_INT}, {"local_steps", H5A_INT}, {"steps", H5A_INT}, {"round", H5A_INT}, {"step", H5A_INT},
+    {"tokens_seen", H5A_DOUBLE}, {"modeled_wall_s", H5A_DOUBLE}, {"inter_bytes_total", H5A_DOUBLE},
+    {"compute_s_total", H5A_DOUBLE}, {"last_val_loss", H5A_DOUBLE}, {"metrics_offset", H5A_INT}, {"outer_t", H5A_INT},
+};
+static inline size_t ckpt_root_attr_count(int federated)
+{
+    return sizeof ckpt_root_attrs / sizeof *ckpt_root_attrs - (federated ? 0 : 1);
+}
 
 typedef struct { long round; char name[64]; } CkptEntry;
 

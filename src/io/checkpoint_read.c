@@ -2,6 +2,7 @@
  * (see checkpoint.h; the layout is in doc/formats.md, "Checkpoint file"). */
 #include "checkpoint.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,8 +17,10 @@
 
 /* ---- verification --------------------------------------------------------------------------- */
 
-/* One dataset against its per-row SHA-256, reading one row at a time. */
-static int verify_dataset(hid_t f, const char *path, const char *name, char *err, size_t errlen)
+/* One dataset against its per-row SHA-256, reading one row at a time. Its shape must be
+ * (want_rows, want_cols) (want_nd 2), (want_cols) (1) or a scalar (0): what the reader will take. */
+static int verify_dataset(hid_t f, const char *path, const char *name, int want_nd, hsize_t want_rows, hsize_t want_cols,
+                          char *err, size_t errlen)
 {
     int rc = -1, nd = 0;
     hid_t ds = H5I_INVALID_HID, space = H5I_INVALID_HID, type = H5I_INVALID_HID, a = H5I_INVALID_HID, as = H5I_INVALID_HID;
@@ -36,6 +39,13 @@ static int verify_dataset(hid_t f, const char *path, const char *name, char *err
         goto done;
     }
     const hsize_t rows = nd == 2 ? dims[0] : 1, cols = nd == 2 ? dims[1] : nd == 1 ? dims[0] : 1;
+    if (nd != want_nd || (nd > 0 && cols != want_cols) || (nd == 2 && rows != want_rows)) {
+        if (want_nd == 0) snprintf(err, errlen, "%s: dataset /%s is not a scalar", path, name);
+        else if (want_nd == 1) snprintf(err, errlen, "%s: dataset /%s does not have the shape (%llu) that the root attributes imply", path, name, (unsigned long long)want_cols);
+        else snprintf(err, errlen, "%s: dataset /%s does not have the shape (%llu, %llu) that the root attributes imply", path, name,
+                      (unsigned long long)want_rows, (unsigned long long)want_cols);
+        goto done;
+    }
     const size_t esize = H5Tget_size(type);
     hsize_t hdims[2] = {0, 0};
     if (H5Aexists(ds, "sha256") <= 0 || (a = H5Aopen(ds, "sha256", H5P_DEFAULT)) < 0 || (as = H5Aget_space(a)) < 0 ||
@@ -78,18 +88,103 @@ done:
     return rc;
 }
 
-static const char *const required_dsets[] = {"params", "inner/adam_m", "inner/adam_v", "inner/adam_t", "loader/silo_cursor",
-                                             "loader/rank_cursor", "deck/text", "deck/overrides", "deck/effective"};
+/* The root attributes: all present, matching attrs_sha256, and in range, so that a reader can
+ * trust them (a huge `round` would overflow round * local_steps). Fills the shape of what the
+ * datasets must hold. */
+typedef struct { int federated; OuterKind outer; int64_t n, silos, world; } CkptShape;
 
-int ckpt_verify(const char *path, char *err, size_t errlen)
+static int verify_root(hid_t f, const char *path, CkptShape *sh, char *err, size_t errlen)
+{
+    char msg[512], mode[64], outer[64];
+    int64_t version = 0;
+    if (h5_attr_read_int(f, "format_version", &version, msg, sizeof msg) || version != CKPT_FORMAT_VERSION) {
+        if (version == 1)
+            snprintf(err, errlen, "%s: checkpoint format_version 1 (written by an older photon, without a SHA-256 of its root "
+                     "attributes); this photon reads version %d: resume it with the photon that wrote it, or start a new run "
+                     "(without --resume, or in another [run] dir)", path, CKPT_FORMAT_VERSION);
+        else
+            snprintf(err, errlen, "%s: checkpoint format_version %lld; this photon reads version %d", path, (long long)version,
+                     CKPT_FORMAT_VERSION);
+        return -1;
+    }
+    if (h5_attr_read_string_buf(f, "mode", mode, sizeof mode)) {
+        snprintf(err, errlen, "%s: root attribute 'mode' is missing (an incomplete or damaged checkpoint)", path);
+        return -1;
+    }
+    sh->federated = !strcmp(mode, run_mode_names[MODE_FEDERATED]);
+    if (h5_attrs_check(f, ckpt_root_attrs, ckpt_root_attr_count(sh->federated), msg, sizeof msg)) {
+        snprintf(err, errlen, "%s: %s (a damaged or edited checkpoint)", path, msg);
+        return -1;
+    }
+    /* Present and hashed: read them for the range checks (no read can fail now). */
+    int64_t v[8];
+    const char *names[8] = {"num_parameters", "num_silos", "world_size", "local_steps", "steps", "round", "step", "metrics_offset"};
+    for (int i = 0; i < 8; i++)
+        if (h5_attr_read_int(f, names[i], &v[i], msg, sizeof msg)) { snprintf(err, errlen, "%s: %s", path, msg); return -1; }
+    double tokens;
+    h5_attr_read_double(f, "tokens_seen", &tokens, msg, sizeof msg);
+    GPTConfig c;
+    int *fields[6] = {&c.num_layers, &c.num_heads, &c.channels, &c.max_seq_len, &c.vocab_size, &c.bias};
+    const char *shape[6] = {"num_layers", "num_heads", "channels", "max_seq_len", "vocab_size", "bias"};
+    for (int i = 0; i < 6; i++) {
+        int64_t x = 0;
+        h5_attr_read_int(f, shape[i], &x, msg, sizeof msg);
+        if (x < 0 || x > INT32_MAX) { snprintf(err, errlen, "%s: root attribute '%s' = %lld is out of range", path, shape[i], (long long)x); return -1; }
+        *fields[i] = (int)x;
+    }
+    if (gpt_config_check(&c, msg, sizeof msg)) { snprintf(err, errlen, "%s: %s (root attributes)", path, msg); return -1; }
+    size_t sizes[GPT_NUM_TENSORS], want_n = 0;
+    gpt_tensor_sizes(&c, sizes);
+    for (int i = 0; i < GPT_NUM_TENSORS; i++) want_n += sizes[i];
+    const int64_t n = v[0], S = v[1], P = v[2], H = v[3], steps = v[4], round = v[5], step = v[6], offset = v[7];
+    const int64_t max_steps = (int64_t)1e18; /* run.steps' bound (deck_keys.c) */
+    if (n != (int64_t)want_n) {
+        snprintf(err, errlen, "%s: root attribute num_parameters = %lld, but the model shape has %zu parameters", path, (long long)n, want_n);
+        return -1;
+    }
+    if (S < 1 || P < S || P > INT32_MAX || H < 1 || H > INT32_MAX || steps < 1 || steps > max_steps) {
+        snprintf(err, errlen, "%s: root attributes num_silos = %lld, world_size = %lld, local_steps = %lld, steps = %lld are out of range",
+                 path, (long long)S, (long long)P, (long long)H, (long long)steps);
+        return -1;
+    }
+    const int64_t rounds = (steps + H - 1) / H;
+    if (round < 0 || round > rounds) {
+        snprintf(err, errlen, "%s: root attribute round = %lld is out of range (0 to %lld: steps = %lld, local_steps = %lld)", path,
+                 (long long)round, (long long)rounds, (long long)steps, (long long)H);
+        return -1;
+    }
+    if (step != (round * H < steps ? round * H : steps)) {
+        snprintf(err, errlen, "%s: root attribute step = %lld does not match round %lld of local_steps %lld", path, (long long)step,
+                 (long long)round, (long long)H);
+        return -1;
+    }
+    if (offset < 0 || !(tokens >= 0) || tokens > 1e30) {
+        snprintf(err, errlen, "%s: root attribute metrics_offset = %lld or tokens_seen = %g is out of range", path, (long long)offset, tokens);
+        return -1;
+    }
+    sh->n = n;
+    sh->silos = S;
+    sh->world = P;
+    sh->outer = OUTER_FEDAVG;
+    if (sh->federated) {
+        if (h5_attr_read_string_buf(f, "outer", outer, sizeof outer) || outer_kind_parse(outer, &sh->outer)) {
+            snprintf(err, errlen, "%s: root attribute outer = '%s' is not an outer optimizer of this photon", path, outer);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* The checkpoint's format, root attributes and datasets: everything a resume reads (all), or
+ * what a weights reader reads (the root attributes and /params). */
+static int verify_file(const char *path, int all, char *err, size_t errlen)
 {
     H5Quiet quiet;
     h5_quiet_begin(&quiet);
     int rc = -1;
     hid_t f = H5I_INVALID_HID;
     char format[64];
-    int64_t version = 0;
-    char msg[256];
+    CkptShape sh;
     if (access(path, R_OK)) { snprintf(err, errlen, "%s: no such readable checkpoint file", path); goto done; }
     if (H5Fis_hdf5(path) <= 0 || (f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT)) < 0) {
         snprintf(err, errlen, "%s: not a readable HDF5 file (damaged or incomplete checkpoint)", path);
@@ -99,21 +194,22 @@ int ckpt_verify(const char *path, char *err, size_t errlen)
         snprintf(err, errlen, "%s: not a photon checkpoint (root attribute 'format' is not '%s')", path, CKPT_FORMAT);
         goto done;
     }
-    if (h5_attr_read_int(f, "format_version", &version, msg, sizeof msg) || version != CKPT_FORMAT_VERSION) {
-        snprintf(err, errlen, "%s: checkpoint format_version %lld; this photon reads version %d", path, (long long)version, CKPT_FORMAT_VERSION);
-        goto done;
-    }
-    for (size_t i = 0; i < sizeof required_dsets / sizeof *required_dsets; i++)
-        if (verify_dataset(f, path, required_dsets[i], err, errlen)) goto done;
-    /* The outer state: the buffers the file's outer optimizer declares, those present. */
-    char outer[64];
-    OuterKind kind;
-    if (H5Lexists(f, "outer", H5P_DEFAULT) > 0 && !h5_attr_read_string_buf(f, "outer", outer, sizeof outer) &&
-        !outer_kind_parse(outer, &kind))
-        for (const char *const *st = outer_ops(kind)->state; *st; st++) {
+    if (verify_root(f, path, &sh, err, errlen)) goto done;
+    const hsize_t n = (hsize_t)sh.n, S = (hsize_t)sh.silos, P = (hsize_t)sh.world;
+    if (verify_dataset(f, path, "params", 1, 1, n, err, errlen)) goto done;
+    if (!all) { rc = 0; goto done; }
+    struct { const char *name; int nd; hsize_t rows, cols; } dsets[] = {
+        {"inner/adam_m", 2, S, n}, {"inner/adam_v", 2, S, n}, {"inner/adam_t", 2, S, 1}, {"loader/silo_cursor", 2, S, 2},
+        {"loader/rank_cursor", 2, P, 2}, {"deck/text", 0, 1, 1}, {"deck/overrides", 0, 1, 1}, {"deck/effective", 0, 1, 1},
+    };
+    for (size_t i = 0; i < sizeof dsets / sizeof *dsets; i++)
+        if (verify_dataset(f, path, dsets[i].name, dsets[i].nd, dsets[i].rows, dsets[i].cols, err, errlen)) goto done;
+    /* Every buffer the file's outer optimizer declares (a resume reads them all). */
+    if (sh.federated)
+        for (const char *const *st = outer_ops(sh.outer)->state; *st; st++) {
             char name[64];
             outer_dset_name(name, sizeof name, *st);
-            if (H5Lexists(f, name, H5P_DEFAULT) > 0 && verify_dataset(f, path, name, err, errlen)) goto done;
+            if (verify_dataset(f, path, name, 1, 1, n, err, errlen)) goto done;
         }
     rc = 0;
 done:
@@ -121,6 +217,10 @@ done:
     h5_quiet_end(&quiet);
     return rc;
 }
+
+int ckpt_verify(const char *path, char *err, size_t errlen) { return verify_file(path, 1, err, errlen); }
+int ckpt_verify_weights(const char *path, char *err, size_t errlen) { return verify_file(path, 0, err, errlen); }
+
 /* ---- reading -------------------------------------------------------------------------------- */
 
 /* Row `row` (or the whole of a 1-D dataset, row 0) into buf; the shape must be (rows, cols). */
@@ -227,6 +327,17 @@ static int read_state(hid_t f, const char *path, CkptState *s, int64_t *outer_t,
     return 0;
 }
 
+/* ckpt_verify checked the round against the file's own steps; this run may have another
+ * run.steps, and starts at round * local_steps. */
+static int check_round(const char *path, const CkptView *v, char *err, size_t errlen)
+{
+    const long H = v->id->local_steps, rounds = (v->id->steps + H - 1) / H;
+    if (v->state->round >= 0 && v->state->round <= rounds) return 0;
+    snprintf(err, errlen, "%s: the checkpoint is at round %ld, but this run has %ld rounds (run.steps = %ld): raise run.steps, "
+             "or resume from an earlier checkpoint", path, v->state->round, rounds, v->id->steps);
+    return -1;
+}
+
 int ckpt_read(CkptView *v, const char *path, char *err, size_t errlen)
 {
     const RunIdentity *d = v->id;
@@ -241,7 +352,8 @@ int ckpt_read(CkptView *v, const char *path, char *err, size_t errlen)
     if (photon_any_failed(failed, MPI_COMM_WORLD)) goto done;
     /* Independent reads from here: each rank takes what it holds. */
     int64_t outer_t = 0;
-    if (check_compatible(f, path, v, err, errlen) || read_state(f, path, v->state, &outer_t, d->mode == MODE_FEDERATED, err, errlen))
+    if (check_compatible(f, path, v, err, errlen) || read_state(f, path, v->state, &outer_t, d->mode == MODE_FEDERATED, err, errlen) ||
+        check_round(path, v, err, errlen))
         failed = 1;
     const hsize_t S = (hsize_t)t->num_silos, n = v->n;
     if (!failed && read_row(f, path, "params", H5T_NATIVE_FLOAT, 1, n, 0, v->params, err, errlen)) failed = 1;

@@ -4,9 +4,11 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <hdf5.h>
@@ -35,9 +37,12 @@ typedef struct {
     const void *buf;
 } DsetWrite;
 
+static int fail_write_now(const char *name);
+
 static int dset_write(hid_t file, hid_t dxpl, const DsetWrite *w, char *err, size_t errlen)
 {
     int rc = -1;
+    errno = 0;
     hid_t space = H5I_INVALID_HID, mspace = H5I_INVALID_HID, ds = H5I_INVALID_HID, as = H5I_INVALID_HID, a = H5I_INVALID_HID;
     /* The row hashes: each writer hashes its row; a bitwise OR over zeros gathers them. */
     unsigned char *hashes = callocCheck((size_t)w->rows, SHA256_LEN);
@@ -60,14 +65,20 @@ static int dset_write(hid_t file, hid_t dxpl, const DsetWrite *w, char *err, siz
     }
     /* Ranks with nothing to write still take part in the collective write; HDF5 wants a buffer. */
     static const char dummy[8];
-    if (H5Dwrite(ds, w->mtype, mspace, space, dxpl, w->row >= 0 ? w->buf : dummy) < 0) goto done;
+    /* A failed raw-data write is this rank's alone: it still makes the metadata calls below (the
+     * sha256 attribute), which parallel HDF5 needs identical on every rank, and the caller's
+     * agreement stops every rank after them. */
+    int write_errno = 0;
+    if (H5Dwrite(ds, w->mtype, mspace, space, dxpl, w->row >= 0 ? w->buf : dummy) < 0) write_errno = errno ? errno : EIO;
+    if (fail_write_now(w->name)) write_errno = ENOSPC;
     hsize_t hdims[2] = {w->rows, SHA256_LEN};
     as = H5Screate_simple(2, hdims, NULL);
     if ((a = H5Acreate2(ds, "sha256", H5T_STD_U8LE, as, H5P_DEFAULT, H5P_DEFAULT)) < 0) goto done;
     if (H5Awrite(a, H5T_NATIVE_UCHAR, hashes) < 0) goto done;
-    rc = 0;
+    if (write_errno) errno = write_errno;
+    else rc = 0;
 done:
-    if (rc) snprintf(err, errlen, "cannot write dataset /%s", w->name);
+    if (rc) snprintf(err, errlen, "cannot write dataset /%s: %s", w->name, errno ? strerror(errno) : "HDF5 write failed");
     if (a >= 0) H5Aclose(a);
     if (as >= 0) H5Sclose(as);
     if (ds >= 0) H5Dclose(ds);
@@ -91,6 +102,41 @@ static void maybe_crash(const char *phase, long round)
         fprintf(stderr, "photon train: PHOTON_TEST_CRASH_AT=%s: exiting\n", spec);
         _exit(137);
     }
+}
+
+/* Test hook: PHOTON_TEST_FAIL_WRITE=ckpt:ROUND makes the last rank's write of /inner/adam_m in
+ * the checkpoint after ROUND rounds fail with ENOSPC (the collective write itself completes on
+ * every rank, as a real ENOSPC of one rank's MPI-IO write does), so that the agreement after each
+ * collective is tested where no small file system can be mounted. Set by ckpt_write. */
+static long fail_round = -1;
+
+static int fail_write_now(const char *name)
+{
+    int rank, size;
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    MPI_Comm_size(MPI_COMM_WORLD, &size);
+    if (fail_round < 0 || rank != size - 1 || strcmp(name, "inner/adam_m")) return 0;
+    errno = ENOSPC;
+    return 1;
+}
+
+static void arm_fail_write(long round)
+{
+    const char *spec = getenv("PHOTON_TEST_FAIL_WRITE");
+    long at;
+    fail_round = spec && sscanf(spec, "ckpt:%ld", &at) == 1 && at == round ? round : -1;
+}
+
+/* 0, or -1 with errno: the file's data reached the disk (a delayed ENOSPC or EIO shows here). */
+static int fsync_file(const char *path)
+{
+    int fd = open(path, O_RDONLY);
+    if (fd < 0) return -1;
+    int rc = fsync(fd);
+    int e = errno;
+    if (close(fd) && !rc) { rc = -1; e = errno; }
+    errno = e;
+    return rc;
 }
 
 static void fsync_path(const char *path)
@@ -124,7 +170,7 @@ static void prune(const char *dir, int keep)
 
 /* ---- writing -------------------------------------------------------------------------------- */
 
-static int write_attrs(hid_t f, const CkptView *v)
+static int write_attrs(hid_t f, const CkptView *v, int64_t outer_t)
 {
     const RunIdentity *d = v->id;
     const CkptState *s = v->state;
@@ -160,7 +206,23 @@ static int write_attrs(hid_t f, const CkptView *v)
     rc |= h5_attr_write_double(f, "compute_s_total", s->compute_s_total);
     rc |= h5_attr_write_double(f, "last_val_loss", s->last_val_loss);
     rc |= h5_attr_write_int(f, "metrics_offset", s->metrics_offset);
+    if (d->mode == MODE_FEDERATED) rc |= h5_attr_write_int(f, "outer_t", outer_t);
+    /* Last: the SHA-256 of every attribute above, as the file holds them. */
+    if (!rc) rc |= h5_attrs_seal(f, ckpt_root_attrs, ckpt_root_attr_count(d->mode == MODE_FEDERATED));
     return rc ? -1 : 0;
+}
+
+/* Every rank's verdict on the collective call just made, before the next one: a rank whose write
+ * failed must not leave the others waiting in a collective it skips. */
+static int own_failure; /* this rank's own call failed (not only "another rank failed"); ckpt_write resets it */
+
+static int agreed_failure(int failed, char *err, size_t errlen)
+{
+    failed = failed != 0; /* callers pass -1: MPI_MAX over {-1, 0} would be 0 */
+    if (failed) own_failure = 1;
+    if (!photon_any_failed(failed, MPI_COMM_WORLD)) return 0;
+    if (!failed) snprintf(err, errlen, "another rank failed");
+    return 1;
 }
 
 static int write_all(hid_t f, const CkptView *v, char *err, size_t errlen)
@@ -172,22 +234,22 @@ static int write_all(hid_t f, const CkptView *v, char *err, size_t errlen)
     int rc = -1;
     hid_t dxpl = H5Pcreate(H5P_DATASET_XFER), str_deck = H5I_INVALID_HID, str_over = H5I_INVALID_HID, str_eff = H5I_INVALID_HID;
     h5Check(H5Pset_dxpl_mpio(dxpl, H5FD_MPIO_COLLECTIVE));
-    if (write_attrs(f, v)) { snprintf(err, errlen, "cannot write the root attributes"); goto done; }
     /* The outer optimizer's step count comes from its holder. */
     int64_t outer_t = v->outer ? v->outer->t : 0;
-    if (d->mode == MODE_FEDERATED) {
-        mpiCheck(MPI_Bcast(&outer_t, 1, MPI_INT64_T, outer_owner(t), MPI_COMM_WORLD));
-        if (h5_attr_write_int(f, "outer_t", outer_t)) { snprintf(err, errlen, "cannot write attribute outer_t"); goto done; }
-    }
+    if (d->mode == MODE_FEDERATED) mpiCheck(MPI_Bcast(&outer_t, 1, MPI_INT64_T, outer_owner(t), MPI_COMM_WORLD));
+    int bad = write_attrs(f, v, outer_t);
+    if (bad) snprintf(err, errlen, "cannot write the root attributes");
+    if (agreed_failure(bad, err, errlen)) goto done;
     const char *groups[] = {"inner", "loader", "deck", "outer"};
     for (int i = 0; i < 4; i++) {
         if (i == 3 && !outer_state_names(d)[0]) continue;
         hid_t g = H5Gcreate2(f, groups[i], H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-        if (g < 0) { snprintf(err, errlen, "cannot create group /%s", groups[i]); goto done; }
-        H5Gclose(g);
+        if (g < 0) snprintf(err, errlen, "cannot create group /%s", groups[i]);
+        else H5Gclose(g);
+        if (agreed_failure(g < 0, err, errlen)) goto done;
     }
     DsetWrite params = {"params", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 4, 1, 1, v->n, me == 0 ? 0 : -1, v->params};
-    if (dset_write(f, dxpl, &params, err, errlen)) goto done;
+    if (agreed_failure(dset_write(f, dxpl, &params, err, errlen), err, errlen)) goto done;
     /* A crash here leaves a half-written .tmp file (the test of never resuming from one). */
     maybe_crash("write", v->state->round);
 
@@ -197,7 +259,9 @@ static int write_all(hid_t f, const CkptView *v, char *err, size_t errlen)
     DsetWrite av = {"inner/adam_v", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 4, 2, (hsize_t)S, v->n, my_silo, v->adam_v};
     int64_t adam_t = v->adam_t ? *v->adam_t : 0;
     DsetWrite at = {"inner/adam_t", H5T_STD_I64LE, H5T_NATIVE_INT64, 8, 2, (hsize_t)S, 1, my_silo, &adam_t};
-    if (dset_write(f, dxpl, &am, err, errlen) || dset_write(f, dxpl, &av, err, errlen) || dset_write(f, dxpl, &at, err, errlen))
+    if (agreed_failure(dset_write(f, dxpl, &am, err, errlen), err, errlen) ||
+        agreed_failure(dset_write(f, dxpl, &av, err, errlen), err, errlen) ||
+        agreed_failure(dset_write(f, dxpl, &at, err, errlen), err, errlen))
         goto done;
 
     /* Loader cursors: per silo (what a resume uses) and per rank (all equal inside a silo). */
@@ -205,7 +269,9 @@ static int write_all(hid_t f, const CkptView *v, char *err, size_t errlen)
     if (v->cursor) { cur[0] = v->cursor->epoch; cur[1] = v->cursor->position; }
     DsetWrite sc = {"loader/silo_cursor", H5T_STD_U64LE, H5T_NATIVE_UINT64, 8, 2, (hsize_t)S, 2, my_silo, cur};
     DsetWrite rcur = {"loader/rank_cursor", H5T_STD_U64LE, H5T_NATIVE_UINT64, 8, 2, (hsize_t)P, 2, me, cur};
-    if (dset_write(f, dxpl, &sc, err, errlen) || dset_write(f, dxpl, &rcur, err, errlen)) goto done;
+    if (agreed_failure(dset_write(f, dxpl, &sc, err, errlen), err, errlen) ||
+        agreed_failure(dset_write(f, dxpl, &rcur, err, errlen), err, errlen))
+        goto done;
 
     const char *const *outer_states = outer_state_names(d);
     for (int i = 0; outer_states[i]; i++) {
@@ -214,7 +280,7 @@ static int write_all(hid_t f, const CkptView *v, char *err, size_t errlen)
         outer_dset_name(name, sizeof name, outer_states[i]);
         DsetWrite os = {name, H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 4, 1, 1, v->n, owner ? 0 : -1,
                         owner ? outer_state(v->outer, outer_states[i]) : NULL};
-        if (dset_write(f, dxpl, &os, err, errlen)) goto done;
+        if (agreed_failure(dset_write(f, dxpl, &os, err, errlen), err, errlen)) goto done;
     }
 
     /* Provenance: the deck as given, the overrides, the effective deck (rank 0 writes them). */
@@ -227,7 +293,7 @@ static int write_all(hid_t f, const CkptView *v, char *err, size_t errlen)
         *types[i] = H5Tcopy(H5T_C_S1);
         H5Tset_size(*types[i], len);
         DsetWrite w = {names[i], *types[i], *types[i], len, 0, 1, 1, me == 0 ? 0 : -1, texts[i]};
-        if (dset_write(f, dxpl, &w, err, errlen)) goto done;
+        if (agreed_failure(dset_write(f, dxpl, &w, err, errlen), err, errlen)) goto done;
     }
     rc = 0;
 done:
@@ -239,42 +305,113 @@ done:
     return rc;
 }
 
+/* Bytes the checkpoint will take: every dataset's values and row hashes, and a margin for
+ * HDF5's metadata (object headers, the attributes: a few KiB in practice). */
+static double ckpt_bytes(const CkptView *v)
+{
+    const RunIdentity *d = v->id;
+    const double n = (double)v->n, S = v->topo->num_silos, P = v->topo->world_size;
+    int outer = 0;
+    for (const char *const *st = outer_state_names(d); *st; st++) outer++;
+    double bytes = 4 * n * (1 + 2 * S + outer) + S * (8 + 16) + P * 16 + SHA256_LEN * (2 * S + 3 * S + P + 4 + outer);
+    bytes += strlen(d->deck_text ? d->deck_text : "") + strlen(d->overrides ? d->overrides : "") +
+             strlen(d->effective ? d->effective : "");
+    return bytes * 1.02 + 64 * 1024;
+}
+
+/* Rank 0, before the file is created: whether the directory's file system has room for it. A
+ * write that fails half way through a parallel HDF5 file can leave the ranks in different
+ * collectives of H5Fclose (the metadata flush, the final MPI_File_set_size): failing before the
+ * first write is the only clean way out, so a full disk is caught here. */
+static int check_free_space(const char *dir, double need, char *err, size_t errlen)
+{
+    struct statvfs fs;
+    if (statvfs(dir, &fs)) {
+        snprintf(err, errlen, "%s: cannot stat the checkpoint directory's file system: %s", dir, strerror(errno));
+        return -1;
+    }
+    const double avail = (double)fs.f_bavail * (double)fs.f_frsize;
+    if (avail >= need) return 0;
+    snprintf(err, errlen, "%s: %s: a checkpoint needs about %.0f KiB, %.0f KiB are free (free some space, or set "
+             "[checkpoint] dir elsewhere)", dir, strerror(ENOSPC), need / 1024, avail / 1024);
+    return -1;
+}
+
+/* After an agreed failure: every rank takes the message of the lowest rank that failed (the
+ * others only know that some rank did), so rank 0 reports the real cause. */
+static void share_error(int failed, char *err, size_t errlen)
+{
+    int rank, who;
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    int mine = failed ? rank : INT_MAX;
+    mpiCheck(MPI_Allreduce(&mine, &who, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD));
+    if (who == INT_MAX) return;
+    char *buf = callocCheck(errlen, 1);
+    if (rank == who) snprintf(buf, errlen, "%s", err);
+    mpiCheck(MPI_Bcast(buf, (int)errlen, MPI_CHAR, who, MPI_COMM_WORLD));
+    if (who != 0 && rank == 0) snprintf(err, errlen, "rank %d: %s", who, buf);
+    else snprintf(err, errlen, "%s", buf);
+    free(buf);
+}
+
 int ckpt_write(const CkptView *v, const char *dir, int keep, char *path, size_t pathlen, char *err, size_t errlen)
 {
     const int me = v->topo->world_rank;
     const long round = v->state->round;
-    char tmp[CKPT_PATH_MAX];
+    char tmp[CKPT_PATH_MAX], why[1536] = "";
     H5Quiet quiet;
     h5_quiet_begin(&quiet);
     int failed = 0, rc = -1;
     hid_t fapl = H5I_INVALID_HID, f = H5I_INVALID_HID;
     snprintf(path, pathlen, "%s/ckpt-%06ld.h5", dir, round);
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    arm_fail_write(round);
+    own_failure = 0;
     if (me == 0 && make_dirs(dir)) {
         snprintf(err, errlen, "%s: cannot create the checkpoint directory ([checkpoint] dir): %s", dir, strerror(errno));
         failed = 1;
     }
+    if (me == 0 && !failed && check_free_space(dir, ckpt_bytes(v), err, errlen)) failed = 1;
     if (photon_any_failed(failed, MPI_COMM_WORLD)) goto done;
 
     fapl = H5Pcreate(H5P_FILE_ACCESS);
     h5Check(H5Pset_fapl_mpio(fapl, MPI_COMM_WORLD, MPI_INFO_NULL));
     /* Collective: every rank gets the same verdict. */
+    errno = 0;
     f = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
-    if (f < 0) { snprintf(err, errlen, "%s: cannot create the checkpoint file", tmp); failed = 1; }
+    if (f < 0) {
+        snprintf(err, errlen, "%s: cannot create the checkpoint file: %s", tmp, errno ? strerror(errno) : "HDF5 create failed");
+        failed = 1;
+    }
     if (photon_any_failed(failed, MPI_COMM_WORLD)) goto done;
-    if (write_all(f, v, err, errlen)) failed = 1;
-    if (H5Fclose(f) < 0 && !failed) { snprintf(err, errlen, "%s: cannot close (write) the checkpoint file", tmp); failed = 1; }
+    if (write_all(f, v, why, sizeof why)) {
+        snprintf(err, errlen, "%s: %s", tmp, why);
+        failed = 1;
+    }
+    /* The close is collective and made by every rank alike, failed or not (write_all agreed on
+     * each step, so no rank is still inside a collective the others left). */
+    errno = 0;
+    if (H5Fclose(f) < 0 && !failed) {
+        snprintf(err, errlen, "%s: cannot close (write) the checkpoint file: %s", tmp, errno ? strerror(errno) : "HDF5 close failed");
+        failed = own_failure = 1;
+    }
     f = H5I_INVALID_HID;
     if (photon_any_failed(failed, MPI_COMM_WORLD)) {
-        if (!failed) snprintf(err, errlen, "%s: another rank failed to write its part", tmp);
-        if (me == 0) remove(tmp);
+        share_error(own_failure, err, errlen);
+        if (me == 0) {
+            remove(tmp);
+            fsync_path(dir);
+        }
         goto done;
     }
     maybe_crash("rename", round);
     /* Rank 0 makes it durable, then visible under its final name. */
     if (me == 0) {
-        fsync_path(tmp);
-        if (rename(tmp, path)) {
+        if (fsync_file(tmp)) {
+            snprintf(err, errlen, "%s: cannot write the checkpoint file (fsync): %s", tmp, strerror(errno));
+            remove(tmp);
+            failed = 1;
+        } else if (rename(tmp, path)) {
             snprintf(err, errlen, "%s: cannot rename to %s: %s", tmp, path, strerror(errno));
             remove(tmp);
             failed = 1;

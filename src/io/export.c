@@ -5,6 +5,7 @@
 #include <jansson.h>
 #include <mpi.h>
 #include <stdint.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,10 +29,14 @@ static int write_floats(FILE *f, const float *src, size_t n)
 /* Commit a file written under tmp: close, then rename onto path; on any error remove tmp. */
 static int finish_file(FILE *f, int rc, const char *tmp, const char *path, char *err, size_t errlen)
 {
-    if (fclose(f) != 0) rc = -1;
-    if (rc == 0 && rename(tmp, path) != 0) rc = -1;
+    /* errno of the first failure: a write's (ferror), the close's (a full disk shows there), the rename's. */
+    int e = rc ? (errno ? errno : EIO) : 0;
+    errno = 0;
+    if (fflush(f) != 0 || ferror(f)) { if (!rc) e = errno ? errno : EIO; rc = -1; }
+    if (fclose(f) != 0) { if (!rc) e = errno ? errno : EIO; rc = -1; }
+    if (rc == 0 && rename(tmp, path) != 0) { e = errno; rc = -1; }
     if (rc) {
-        snprintf(err, errlen, "%s: cannot write (disk full or no permission?)", path);
+        snprintf(err, errlen, "%s: cannot write: %s", path, strerror(e ? e : EIO));
         remove(tmp);
     }
     return rc;
@@ -58,7 +63,7 @@ int export_llmc(const GPT *m, const char *path, char *err, size_t errlen)
     char *tmp = g_strdup_printf("%s.tmp", path);
     FILE *f = fopen(tmp, "wb");
     if (!f) {
-        snprintf(err, errlen, "%s: cannot create (does its directory exist?)", tmp);
+        snprintf(err, errlen, "%s: cannot create: %s", tmp, strerror(errno));
         g_free(tmp);
         return -1;
     }
@@ -171,7 +176,7 @@ static int write_safetensors(GArray *tensors, const char *path, char *err, size_
     float *buf = NULL;
     FILE *f = fopen(tmp, "wb");
     if (!f) {
-        snprintf(err, errlen, "%s: cannot create", tmp);
+        snprintf(err, errlen, "%s: cannot create: %s", tmp, strerror(errno));
         goto done;
     }
     uint8_t n8[8];
@@ -213,9 +218,10 @@ static int write_hf_config(const GPT *m, const char *path, char *err, size_t err
         "photon_bias", c->bias);
     if (!cfg) PHOTON_FATAL("json_pack of config.json failed");
     char *tmp = g_strdup_printf("%s.tmp", path);
+    errno = 0;
     int rc = json_dump_file(cfg, tmp, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(9)) == 0 && rename(tmp, path) == 0 ? 0 : -1;
     if (rc) {
-        snprintf(err, errlen, "%s: cannot write", path);
+        snprintf(err, errlen, "%s: cannot write: %s", path, strerror(errno ? errno : EIO));
         remove(tmp);
     }
     g_free(tmp);
@@ -226,7 +232,7 @@ static int write_hf_config(const GPT *m, const char *path, char *err, size_t err
 int export_safetensors(const GPT *m, const char *dir, char *err, size_t errlen)
 {
     if (g_mkdir_with_parents(dir, 0777) != 0) {
-        snprintf(err, errlen, "%s: cannot create the output directory", dir);
+        snprintf(err, errlen, "%s: cannot create the output directory: %s", dir, strerror(errno));
         return -1;
     }
     GArray *tensors = hf_gpt2_tensors(m);

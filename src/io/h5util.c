@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <glib.h>
+
 #include "check.h"
 
 void h5_quiet_begin(H5Quiet *q)
@@ -207,5 +209,78 @@ int h5_attr_read_string_buf(hid_t loc, const char *name, char *buf, size_t len)
     if (H5Aexists(loc, name) <= 0 || h5_attr_read_string(loc, name, &s, msg, sizeof msg)) return -1;
     snprintf(buf, len, "%s", s);
     free(s);
+    return 0;
+}
+
+/* ---- the SHA-256 of a list of attributes ---------------------------------------------------- */
+
+static void put_le64(GByteArray *b, uint64_t u)
+{
+    unsigned char le[8];
+    for (int i = 0; i < 8; i++) le[i] = (unsigned char)(u >> (8 * i));
+    g_byte_array_append(b, le, 8);
+}
+
+int h5_attrs_digest(hid_t loc, const H5AttrSpec *spec, size_t n, unsigned char md[SHA256_LEN], char *err, size_t errlen)
+{
+    GByteArray *b = g_byte_array_new();
+    int rc = -1;
+    for (size_t i = 0; i < n; i++) {
+        g_byte_array_append(b, (const guint8 *)spec[i].name, (guint)strlen(spec[i].name) + 1);
+        if (spec[i].kind == H5A_INT) {
+            int64_t v;
+            if (h5_attr_read_int(loc, spec[i].name, &v, err, errlen)) goto done;
+            put_le64(b, (uint64_t)v);
+        } else if (spec[i].kind == H5A_DOUBLE) {
+            double v;
+            uint64_t u;
+            if (h5_attr_read_double(loc, spec[i].name, &v, err, errlen)) goto done;
+            memcpy(&u, &v, 8);
+            put_le64(b, u);
+        } else {
+            char *s = NULL;
+            if (h5_attr_read_string(loc, spec[i].name, &s, err, errlen)) goto done;
+            g_byte_array_append(b, (const guint8 *)s, (guint)strlen(s) + 1);
+            free(s);
+        }
+    }
+    sha256_digest(b->data, b->len, md);
+    rc = 0;
+done:
+    g_byte_array_free(b, TRUE);
+    return rc;
+}
+
+int h5_attrs_seal(hid_t loc, const H5AttrSpec *spec, size_t n)
+{
+    unsigned char md[SHA256_LEN];
+    char err[256];
+    if (h5_attrs_digest(loc, spec, n, md, err, sizeof err)) return -1;
+    hsize_t dims[1] = {SHA256_LEN};
+    hid_t space = H5Screate_simple(1, dims, NULL);
+    int rc = attr_write(loc, H5_ATTRS_SHA256, H5T_STD_U8LE, H5T_NATIVE_UCHAR, space, md);
+    H5Sclose(space);
+    return rc;
+}
+
+int h5_attrs_check(hid_t loc, const H5AttrSpec *spec, size_t n, char *err, size_t errlen)
+{
+    unsigned char want[SHA256_LEN], got[SHA256_LEN];
+    if (h5_attrs_digest(loc, spec, n, got, err, errlen)) return -1;
+    hid_t a = H5Aexists(loc, H5_ATTRS_SHA256) > 0 ? H5Aopen(loc, H5_ATTRS_SHA256, H5P_DEFAULT) : H5I_INVALID_HID;
+    hid_t space = a >= 0 ? H5Aget_space(a) : H5I_INVALID_HID;
+    int ok = a >= 0 && space >= 0 && H5Sget_simple_extent_npoints(space) == SHA256_LEN &&
+             H5Aread(a, H5T_NATIVE_UCHAR, want) >= 0;
+    if (space >= 0) H5Sclose(space);
+    if (a >= 0) H5Aclose(a);
+    if (!ok) {
+        snprintf(err, errlen, "root attribute '%s' is missing or not %d bytes", H5_ATTRS_SHA256, SHA256_LEN);
+        return -1;
+    }
+    if (memcmp(want, got, SHA256_LEN)) {
+        snprintf(err, errlen, "the root attributes do not match their SHA-256 ('%s'): the file was damaged or edited",
+                 H5_ATTRS_SHA256);
+        return -1;
+    }
     return 0;
 }

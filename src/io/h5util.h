@@ -13,6 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "sha256.h"
+
 // ------------------------------------------------------------------------------------------
 // Quiet reading: user errors (a missing attribute, a foreign file) must not spray HDF5's
 // error stack on stderr; our messages say what is wrong. h5_quiet_begin saves the automatic
@@ -48,6 +50,27 @@ int h5_attr_read_string_buf(hid_t loc, const char *name, char *buf, size_t len);
 /* Exactly n integers (a 1-D attribute of n elements, or a scalar when n = 1). */
 int h5_attr_read_int64s(hid_t loc, const char *name, int64_t *v, size_t n, char *err,
                         size_t errlen);
+
+// ------------------------------------------------------------------------------------------
+// The SHA-256 of a list of attributes (checkpoints' and final.h5's root attributes, stored in
+// the attribute `attrs_sha256`, uint8 (32)). The hashed bytes, for each attribute of `spec` in
+// its order: the name's bytes and one 0x00, then the value: an integer as int64 little-endian
+// (8 bytes), a double as IEEE-754 binary64 little-endian (8 bytes), a string's bytes and one
+// 0x00 (doc/formats.md, "Root attribute checksum"). The values are read back from the file, so
+// the writer and the reader hash exactly what the file holds.
+
+typedef enum { H5A_INT, H5A_DOUBLE, H5A_STRING } H5AttrKind;
+typedef struct { const char *name; H5AttrKind kind; } H5AttrSpec;
+#define H5_ATTRS_SHA256 "attrs_sha256"
+
+/* The digest; -1 with a message naming the first missing or mistyped attribute. */
+int h5_attrs_digest(hid_t loc, const H5AttrSpec *spec, size_t n, unsigned char md[SHA256_LEN], char *err, size_t errlen);
+/* Writes attrs_sha256 on loc (after the attributes). Every rank, with the same values, on a
+ * file opened with the MPI-IO driver. 0 / -1. */
+int h5_attrs_seal(hid_t loc, const H5AttrSpec *spec, size_t n);
+/* 0 when every attribute of spec is present and attrs_sha256 matches; else -1 with a message
+ * (without the file's path: callers prefix it). */
+int h5_attrs_check(hid_t loc, const H5AttrSpec *spec, size_t n, char *err, size_t errlen);
 
 // ------------------------------------------------------------------------------------------
 // Types

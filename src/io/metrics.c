@@ -29,9 +29,10 @@ int metrics_open(Metrics *mx, const char *run_dir, int rank, char *err, size_t e
 {
     mx->jsonl = NULL;
     mx->start_s = MPI_Wtime();
+    mx->write_errno = 0;
+    snprintf(mx->path, sizeof mx->path, "%s/metrics.jsonl", run_dir);
     if (rank != 0) return 0;
-    char path[4096];
-    snprintf(path, sizeof path, "%s/metrics.jsonl", run_dir);
+    const char *path = mx->path;
     mx->jsonl = fopen(path, "w");
     if (!mx->jsonl) {
         snprintf(err, errlen, "%s: cannot create: %s (check [run] dir)", path, strerror(errno));
@@ -44,9 +45,10 @@ int metrics_reopen(Metrics *mx, const char *run_dir, int rank, long long offset,
 {
     mx->jsonl = NULL;
     mx->start_s = MPI_Wtime();
+    mx->write_errno = 0;
+    snprintf(mx->path, sizeof mx->path, "%s/metrics.jsonl", run_dir);
     if (rank != 0) return 0;
-    char path[4096];
-    snprintf(path, sizeof path, "%s/metrics.jsonl", run_dir);
+    const char *path = mx->path;
     struct stat sb;
     if (stat(path, &sb) || sb.st_size < offset) {
         fprintf(stderr, "photon train: warning: %s is shorter than when the checkpoint was written; appending to it as it is\n", path);
@@ -103,12 +105,29 @@ void metrics_record(Metrics *mx, const char *fmt, ...)
     va_start(ap, fmt);
     char *body = g_strdup_vprintf(fmt, ap);
     va_end(ap);
+    errno = 0;
     fputc('{', mx->jsonl);
     write_json_body(mx->jsonl, body);
     fputs("}\n", mx->jsonl);
     g_free(body);
-    /* A run that dies keeps every record written so far. */
-    fflush(mx->jsonl);
+    /* A run that dies keeps every record written so far; one that cannot write says so. */
+    if ((fflush(mx->jsonl) || ferror(mx->jsonl)) && !mx->write_errno) mx->write_errno = errno ? errno : EIO;
+}
+
+int metrics_status(const Metrics *mx, char *err, size_t errlen)
+{
+    if (!mx->write_errno) return 0;
+    snprintf(err, errlen, "%s: cannot write: %s (records are missing from there on)", mx->path, strerror(mx->write_errno));
+    return -1;
+}
+
+int metrics_sync(Metrics *mx, char *err, size_t errlen)
+{
+    if (!mx->jsonl) return metrics_status(mx, err, errlen);
+    errno = 0;
+    if ((fflush(mx->jsonl) || ferror(mx->jsonl) || fsync(fileno(mx->jsonl))) && !mx->write_errno)
+        mx->write_errno = errno ? errno : EIO;
+    return metrics_status(mx, err, errlen);
 }
 
 void metrics_close(Metrics *mx)

@@ -7,10 +7,12 @@
  * and mirrors the leaders' federation calls. The parts: trainer.h. */
 #include "train.h"
 
+#include <errno.h>
 #include <math.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "check.h"
 #include "trainer.h"
@@ -80,12 +82,14 @@ static int round_checkpoint(Trainer *tr, long round, long step, double last_val,
     const CkptPolicy *p = &tr->cfg.ckpt;
     int sig = (int)stop_signal;
     mpiCheck(MPI_Allreduce(MPI_IN_PLACE, &sig, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD));
-    const int stop = !last_round && (sig || (p->stop_after_rounds > 0 && round + 1 - start_round >= p->stop_after_rounds));
+    int stop = !last_round && (sig || (p->stop_after_rounds > 0 && round + 1 - start_round >= p->stop_after_rounds));
     if (last_round || stop || (p->every > 0 && (round + 1) % p->every == 0)) {
         char err[2048], path[CKPT_PATH_MAX] = "";
         if (train_checkpoint(tr, round + 1, step + 1, last_val, path, sizeof path, err, sizeof err)) {
             trainer_report_error(tr, err);
+            /* The run is no longer durable (a full disk fails every later write too): stop, keeping the previous checkpoint. */
             *ckpt_failed = 1;
+            stop = 1;
         } else if (trainer_is_root(tr)) {
             printf("checkpoint: %s\n", path);
             fflush(stdout);
@@ -126,30 +130,36 @@ static int run(Trainer *tr)
         /* leaders' RoundStats arrays belong to the federation; nothing to free here */
         stopped = round_checkpoint(tr, round, step, last_val, last_round, start_round, &ckpt_failed);
     }
+    int end_failed = 0;
     if (!stopped && !guard_rc) {
         double val = last_val;
         mpiCheck(MPI_Bcast(&val, 1, MPI_DOUBLE, 0, MPI_COMM_WORLD));
-        report_end(tr, val);
+        end_failed = report_end(tr, val) != 0;
     }
     free(participating);
     free(local_loss);
-    return guard_rc ? guard_rc : ckpt_failed ? 1 : 0;
+    return guard_rc ? guard_rc : ckpt_failed || end_failed ? 1 : 0;
 }
 
 /* Keep the deck as given and as understood beside the metrics. */
 static int write_run_dir(const Deck *d, char *err, size_t errlen)
 {
     if (make_dirs(d->run_dir)) {
-        snprintf(err, errlen, "%s: cannot create run directory [run] dir = %s", d->deck_path, d->run_dir);
+        snprintf(err, errlen, "%s: cannot create run directory [run] dir = %s: %s", d->deck_path, d->run_dir, strerror(errno));
         return -1;
     }
     char path[DECK_STR_MAX + 32];
     snprintf(path, sizeof path, "%s/deck.effective", d->run_dir);
     FILE *f = fopen(path, "w");
-    if (!f) { snprintf(err, errlen, "%s: cannot write", path); return -1; }
+    if (!f) { snprintf(err, errlen, "%s: cannot write: %s", path, strerror(errno)); return -1; }
     fprintf(f, "# effective deck of this run: %s %s\n", d->deck_path, d->overrides ? d->overrides : "");
     deck_print_values(d, f);
-    fclose(f);
+    /* A full disk shows at the flush or the close, not at fprintf. */
+    errno = 0;
+    int bad = fflush(f) || ferror(f) || fsync(fileno(f));
+    int e = errno;
+    if (fclose(f) && !bad) { bad = 1; e = errno; }
+    if (bad) { snprintf(err, errlen, "%s: cannot write: %s", path, strerror(e ? e : EIO)); return -1; }
     return 0;
 }
 

@@ -53,6 +53,12 @@ static CkptView trainer_view(Trainer *tr, LoaderCursor *cursor)
 int train_checkpoint(Trainer *tr, long rounds, long steps, double last_val, char *path, size_t pathlen, char *err,
                      size_t errlen)
 {
+    /* A metrics.jsonl that lost records cannot be cut back to a consistent offset on resume. */
+    int lost = trainer_is_root(tr) && metrics_status(&tr->metrics, err, errlen);
+    if (photon_any_failed(lost, MPI_COMM_WORLD)) {
+        if (!lost) snprintf(err, errlen, "rank 0 cannot write metrics.jsonl");
+        return -1;
+    }
     CkptState *s = &tr->ckpt;
     s->round = rounds;
     s->step = steps;
@@ -100,5 +106,12 @@ int train_resume(Trainer *tr, char *err, size_t errlen)
     tr->inter_bytes_total = tr->ckpt.inter_bytes_total;
     tr->compute_s_total = tr->ckpt.compute_s_total;
     snprintf(tr->resumed_from, sizeof tr->resumed_from, "%s", path);
+    /* From an older checkpoint than the newest: the newer ones belong to the history this run
+     * replaces (a later --resume latest must not jump to them). */
+    if (trainer_is_root(tr)) {
+        int removed = ckpt_remove_newer(dir, tr->ckpt.round);
+        if (removed) printf("resume: removed %d checkpoint file(s) newer than round %ld from %s (the history from there on is rewritten)\n",
+                            removed, tr->ckpt.round, dir);
+    }
     return 0;
 }

@@ -119,33 +119,44 @@ void report_stop(const Trainer *tr, long round, int sig, int ckpt_failed)
 {
     if (!trainer_is_root(tr)) return;
     if (sig) printf("stopped after round %ld on signal %d (%s)", round, sig, sig == SIGTERM ? "SIGTERM" : sig == SIGUSR1 ? "SIGUSR1" : "?");
+    else if (ckpt_failed) printf("stopped after round %ld", round);
     else printf("stopped after round %ld (run.stop_after_rounds = %ld)", round, tr->cfg.ckpt.stop_after_rounds);
     if (!ckpt_failed) printf(": continue with --resume latest\n");
-    else printf(": the checkpoint failed\n");
+    else printf(": the checkpoint failed (earlier checkpoints are kept)\n");
     fflush(stdout);
 }
 
 /* The "end" record, the summary line and RUN_DIR/final.h5 (rank 0 holds the global model in
- * every mode: a worker; the server, if any, is the last rank). */
-void report_end(Trainer *tr, double val)
+ * every mode: a worker; the server, if any, is the last rank). Every rank: 0, or -1 on every
+ * rank when final.h5 or metrics.jsonl could not be written (rank 0 says which and why). */
+int report_end(Trainer *tr, double val)
 {
-    if (!trainer_is_root(tr)) return;
-    const RunConfig *c = &tr->cfg;
-    char elapsed[32];
-    double el = MPI_Wtime() - tr->metrics.start_s;
-    metrics_record(&tr->metrics, "\"type\":\"end\",\"steps\":%ld,\"tokens\":%.0f,\"val_loss\":%.6f,\"val_ppl\":%.4f,\"elapsed_s\":%.3f,"
-                   "\"modeled_wall_s\":%.3f,\"compute_s\":%.3f,\"inter_silo_bytes\":%.0f",
-                   c->run.steps, tr->tokens_seen, val, exp(val), el, tr->modeled_wall_s, tr->compute_s_total, tr->inter_bytes_total);
-    format_duration(el, elapsed, sizeof elapsed);
-    printf("done: %ld steps, %.0f tokens in %s | final val loss %.4f | ppl %.2f | inter-silo %.1f MB | modeled wall %.1f s\n",
-           c->run.steps, tr->tokens_seen, elapsed, val, exp(val), tr->inter_bytes_total / 1e6, tr->modeled_wall_s);
-    char err[1024], path[DECK_STR_MAX + 32];
-    snprintf(path, sizeof path, "%s/final.h5", c->run.dir);
-    if (weights_write(path, &tr->model.config, tr->model.params_memory, tr->model.num_parameters, tr->data_file_abs, err,
-                      sizeof err))
-        fprintf(stderr, "photon train: %s\n", err);
-    printf("metrics: %s/metrics.jsonl, final weights: %s/final.h5\n", c->run.dir, c->run.dir);
-    fflush(stdout);
+    int failed = 0;
+    if (trainer_is_root(tr)) {
+        const RunConfig *c = &tr->cfg;
+        char elapsed[32];
+        double el = MPI_Wtime() - tr->metrics.start_s;
+        metrics_record(&tr->metrics, "\"type\":\"end\",\"steps\":%ld,\"tokens\":%.0f,\"val_loss\":%.6f,\"val_ppl\":%.4f,\"elapsed_s\":%.3f,"
+                       "\"modeled_wall_s\":%.3f,\"compute_s\":%.3f,\"inter_silo_bytes\":%.0f",
+                       c->run.steps, tr->tokens_seen, val, exp(val), el, tr->modeled_wall_s, tr->compute_s_total, tr->inter_bytes_total);
+        format_duration(el, elapsed, sizeof elapsed);
+        printf("done: %ld steps, %.0f tokens in %s | final val loss %.4f | ppl %.2f | inter-silo %.1f MB | modeled wall %.1f s\n",
+               c->run.steps, tr->tokens_seen, elapsed, val, exp(val), tr->inter_bytes_total / 1e6, tr->modeled_wall_s);
+        char err[8192], path[DECK_STR_MAX + 32];
+        snprintf(path, sizeof path, "%s/final.h5", c->run.dir);
+        if (weights_write(path, &tr->model.config, tr->model.params_memory, tr->model.num_parameters, tr->data_file_abs, err,
+                          sizeof err)) {
+            fprintf(stderr, "photon train: %s\n", err);
+            failed = 1;
+        }
+        if (metrics_sync(&tr->metrics, err, sizeof err)) {
+            fprintf(stderr, "photon train: %s\n", err);
+            failed = 1;
+        }
+        if (!failed) printf("metrics: %s/metrics.jsonl, final weights: %s/final.h5\n", c->run.dir, c->run.dir);
+        fflush(stdout);
+    }
+    return photon_any_failed(failed, MPI_COMM_WORLD) ? -1 : 0;
 }
 
 static void write_eval(Trainer *tr, long round, long step, const double *per_source, double overall, const double *local)

@@ -110,7 +110,7 @@ void report_start(Trainer *tr);
 void report_step(Trainer *tr, const RoundTally *t, long step, long h, const StepResult *r);
 void report_round(Trainer *tr, const RoundTally *t, long step, const int *participating, const RoundStats *st);
 void report_stop(const Trainer *tr, long round, int sig, int ckpt_failed);
-void report_end(Trainer *tr, double val);
+int report_end(Trainer *tr, double val);
 /* Validation of the global model (NaN on the server), reported; local: silo losses or NULL. */
 double evaluate_global(Trainer *tr, long round, long step, const double *local);
 /* Validation of each silo's model before averaging into local[S] (summed over the workers). */

@@ -127,7 +127,8 @@ with h5py.File(sys.argv[1], "r") as a, h5py.File(sys.argv[3], "w") as b:
 PYEOF
 expect_error eval-missing 2 "no such readable file" "$P" eval "$work/nope.h5" --data "$work/d.h5"
 expect_error sample-deck 2 "not an HDF5 file" "$P" sample "$work/t.deck" --data "$work/d.h5" --prompt x
-expect_error export-data 2 "attribute 'num_layers'" "$P" export "$work/d.h5" --format llmc -o "$work/x.bin"
+expect_error export-data 2 "d.h5 is a photon data file" "$P" export "$work/d.h5" --format llmc -o "$work/x.bin"
+expect_error sample-data 2 "d.h5 is a photon data file" "$P" sample "$work/d.h5" --prompt x
 expect_error short-weights 2 "describe a model of" "$P" export "$work/short.h5" --format safetensors -o "$work/x"
 expect_error eval-vocab 2 "tokenizer of 280 ids" "$P" eval "$W" --data "$work/other.h5"
 expect_error sample-vocab 2 "tokenizer of 280 ids" "$P" sample "$W" --data "$work/other.h5" --prompt x
