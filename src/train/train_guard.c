@@ -18,6 +18,7 @@
  * participating silo did, or when the global weights themselves are non-finite. */
 #include "trainer.h"
 
+#include <errno.h>
 #include <float.h>
 #include <math.h>
 #include <stdio.h>
@@ -199,7 +200,7 @@ int guard_claim_run_dir(Trainer *tr, char *err, size_t errlen)
         const char *dir = tr->deck.run_dir;
         char note[1024] = "";
         if (make_dirs(dir)) {
-            snprintf(err, errlen, "%s: cannot create run directory [run] dir = %s", tr->deck.deck_path, dir);
+            snprintf(err, errlen, "%s: cannot create run directory [run] dir = %s: %s", tr->deck.deck_path, dir, strerror(errno));
             failed = 1;
         } else if (run_lock_acquire(&tr->lock, dir, note, sizeof note, err, errlen)) {
             failed = 1;

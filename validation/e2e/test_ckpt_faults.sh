@@ -72,19 +72,27 @@ if mkdir -p "$work/probe" && unshare -m sh -c "mount -t tmpfs -o size=64k tmpfs 
   test -f "$work/B2ck/ckpt-000006.h5" || fail "B2: the last checkpoint is missing"
   check B2 "run directory full at final.h5: exit $st, named, no final.h5, checkpoint kept"
 
-  # B3. no room at all: deck.effective cannot be written.
+  # B3. no room at all: the run directory lock (the first file written) cannot be written.
   st=0
-  in_tmpfs 16k "$work/B3" sh -c 'dd if=/dev/zero of="$0/fill" bs=4k 2>/dev/null; "$@" >"$0.log" 2>&1' \
-    "$work/B3" "$LAUNCH" 2 "$PHOTON" train "$DECK" run.dir="$work/B3" || st=$?
+  in_tmpfs 16k "$work/B3a" sh -c 'dd if=/dev/zero of="$0/fill" bs=4k 2>/dev/null; "$@" >"$0.log" 2>&1' \
+    "$work/B3a" "$LAUNCH" 2 "$PHOTON" train "$DECK" run.dir="$work/B3a" || st=$?
+  [ $st -ne 0 ] && [ $st -ne 124 ] || { cat "$work/B3a.log"; fail "B3a: a full run directory exited $st"; }
+  grep -q "photon.lock: cannot write the lock file: No space left on device" "$work/B3a.log" ||
+    { cat "$work/B3a.log"; fail "B3a: no message"; }
+  check B3a "run directory without room: exit $st, the lock file named with strerror"
+  # ... and with a stale lock file already there (its page is reused), deck.effective is next.
+  st=0
+  in_tmpfs 16k "$work/B3" sh -c 'echo stale > "$0/photon.lock"; dd if=/dev/zero of="$0/fill" bs=4k 2>/dev/null
+    "$@" >"$0.log" 2>&1' "$work/B3" "$LAUNCH" 2 "$PHOTON" train "$DECK" run.dir="$work/B3" || st=$?
   [ $st -ne 0 ] && [ $st -ne 124 ] || { cat "$work/B3.log"; fail "B3: a full run directory exited $st"; }
   grep -q "deck.effective: cannot write: No space left on device" "$work/B3.log" || { cat "$work/B3.log"; fail "B3: no message"; }
   check B3 "run directory without room: exit $st, deck.effective named with strerror"
 
-  # B6. metrics.jsonl finds the run directory full (deck.effective took its one page; checkpoints
+  # B6. metrics.jsonl finds the run directory full (photon.lock and deck.effective took its two pages; checkpoints
   # elsewhere):
   # the next checkpoint refuses to record an offset into a file that lost records, exit 1.
   st=0
-  in_tmpfs 4k "$work/B6" sh -c '"$@" >"$0.log" 2>&1' "$work/B6" "$LAUNCH" 2 "$PHOTON" train "$DECK" run.dir="$work/B6" \
+  in_tmpfs 8k "$work/B6" sh -c '"$@" >"$0.log" 2>&1' "$work/B6" "$LAUNCH" 2 "$PHOTON" train "$DECK" run.dir="$work/B6" \
     checkpoint.dir="$work/B6ck" $every || st=$?
   [ $st -ne 0 ] && [ $st -ne 124 ] || { cat "$work/B6.log"; fail "B6: a run that lost metrics records exited $st"; }
   grep -q "metrics.jsonl: cannot write: No space left on device" "$work/B6.log" || { cat "$work/B6.log"; fail "B6: no message"; }
