@@ -47,7 +47,8 @@ FILE *photon_fopen_check(const char *path, const char *mode, const char *file, i
 
 int photon_any_failed(int failed, MPI_Comm comm)
 {
-    int any = 0;
-    mpiCheck(MPI_Allreduce(&failed, &any, 1, MPI_INT, MPI_MAX, comm));
+    // Callers pass return codes too (-1 on failure): a MAX over raw values would let 0 outrank -1.
+    int mine = failed != 0, any = 0;
+    mpiCheck(MPI_Allreduce(&mine, &any, 1, MPI_INT, MPI_MAX, comm));
     return any;
 }
