@@ -120,11 +120,16 @@ static int fail_write_now(const char *name)
     return 1;
 }
 
+/* PHOTON_TEST_FAIL_WRITE=reserve:ROUND: the space reservation of that checkpoint finds the disk
+ * full (as when another job fills it after the statvfs check). */
+static long fail_reserve_round = -1;
+
 static void arm_fail_write(long round)
 {
     const char *spec = getenv("PHOTON_TEST_FAIL_WRITE");
     long at;
     fail_round = spec && sscanf(spec, "ckpt:%ld", &at) == 1 && at == round ? round : -1;
+    fail_reserve_round = spec && sscanf(spec, "reserve:%ld", &at) == 1 && at == round ? round : -1;
 }
 
 /* 0, or -1 with errno: the file's data reached the disk (a delayed ENOSPC or EIO shows here). */
@@ -337,6 +342,25 @@ static int check_free_space(const char *dir, double need, char *err, size_t errl
     return -1;
 }
 
+/* Rank 0, once the file exists: reserve its blocks (posix_fallocate), so that a disk filled by
+ * someone else between check_free_space and the last write fails HERE, before any collective
+ * write, and not inside H5Fclose's collectives where the ranks could part ways. A file system
+ * without fallocate support (EOPNOTSUPP, EINVAL) keeps only the statvfs check. */
+static int reserve_space(const char *tmp, double bytes, char *err, size_t errlen)
+{
+    int fd = open(tmp, O_WRONLY | O_CLOEXEC);
+    if (fd < 0) {
+        snprintf(err, errlen, "%s: cannot open to reserve its space: %s", tmp, strerror(errno));
+        return -1;
+    }
+    int rc = fail_reserve_round >= 0 ? ENOSPC : posix_fallocate(fd, 0, (off_t)bytes);
+    close(fd);
+    if (rc == 0 || rc == EOPNOTSUPP || rc == EINVAL) return 0;
+    snprintf(err, errlen, "%s: cannot reserve %.0f KiB for the checkpoint: %s (free some space, or set [checkpoint] dir "
+             "elsewhere)", tmp, bytes / 1024, strerror(rc));
+    return -1;
+}
+
 /* After an agreed failure: every rank takes the message of the lowest rank that failed (the
  * others only know that some rank did), so rank 0 reports the real cause. */
 static void share_error(int failed, char *err, size_t errlen)
@@ -383,7 +407,14 @@ int ckpt_write(const CkptView *v, const char *dir, int keep, char *path, size_t 
         snprintf(err, errlen, "%s: cannot create the checkpoint file: %s", tmp, errno ? strerror(errno) : "HDF5 create failed");
         failed = 1;
     }
-    if (photon_any_failed(failed, MPI_COMM_WORLD)) goto done;
+    if (me == 0 && !failed && reserve_space(tmp, ckpt_bytes(v), err, errlen)) failed = 1;
+    if (photon_any_failed(failed, MPI_COMM_WORLD)) {
+        share_error(failed, err, errlen);
+        if (f >= 0) H5Fclose(f); // collective, and nothing was written yet
+        f = H5I_INVALID_HID;
+        if (me == 0) remove(tmp);
+        goto done;
+    }
     if (write_all(f, v, why, sizeof why)) {
         snprintf(err, errlen, "%s: %s", tmp, why);
         failed = 1;

@@ -3,6 +3,7 @@
 #   A. one rank's checkpoint write fails with ENOSPC (PHOTON_TEST_FAIL_WRITE): every rank stops
 #      within a time bound, exit 1, the message names the file, the rank and strerror; the
 #      previous checkpoint is kept (no .tmp, no final.h5) and resumes bitwise
+#   A2. the disk fills after the free-space check: the space reservation fails before any write
 #   B. a real full disk (a small tmpfs in a mount namespace, where one can be mounted): the
 #      checkpoint directory full, the run directory full before final.h5, with no room at all
 #      (deck.effective), and filling up with metrics.jsonl; final.h5 as a directory; output paths
@@ -36,6 +37,17 @@ train 2 A $every --resume latest
 grep -q "resumed from .*ckpt-000002.h5" "$work/log" || { cat "$work/log"; fail "A: did not resume from round 2"; }
 same_params full A && same_metrics full A || exit 1
 check A "one rank's ENOSPC: exit $st, no hang, file + rank + strerror named, previous checkpoint resumes bitwise"
+
+# ---- A2. the disk fills after the free-space check: the space reservation (posix_fallocate, before
+# any collective write) fails, every rank stops, nothing partial is left
+st=0; PHOTON_TEST_FAIL_WRITE=reserve:4 timeout $T "$LAUNCH" 2 "$PHOTON" train "$DECK" run.dir="$work/A2" $every \
+  >"$work/log" 2>&1 || st=$?
+[ $st -ne 124 ] && [ $st -ne 137 ] && [ $st -ne 0 ] || { cat "$work/log"; fail "A2: a failed reservation exited $st"; }
+grep -q "ckpt-000004.h5.tmp: cannot reserve [0-9]* KiB for the checkpoint: No space left on device" "$work/log" ||
+  { cat "$work/log"; fail "A2: no message naming the file and the cause"; }
+test -f "$work/A2/checkpoints/ckpt-000002.h5" && test ! -e "$work/A2/checkpoints/ckpt-000004.h5.tmp" &&
+  test ! -e "$work/A2/checkpoints/ckpt-000004.h5" || { ls "$work/A2/checkpoints"; fail "A2: checkpoints wrong"; }
+check A2 "the reservation finds the disk full: exit $st, named, previous checkpoint kept, nothing partial"
 
 # ---- B. real full file systems: a tmpfs of SIZE on DIR for the command's lifetime only
 in_tmpfs() {
