@@ -15,6 +15,20 @@ tiny_deck deck good.h5
 train 1 run || fail "train on good.h5"
 [ -f run/final.h5 ] || fail "no run/final.h5"
 "$PHOTON" info good.h5 >/dev/null || fail "info good.h5"
+# The checksums are what doc/formats.md defines: SHA-256 of the values as 4-byte little-endian.
+$PY - good.h5 <<'PYEOF' || fail "good.h5's sha256 attributes are not as documented"
+import sys, hashlib, h5py
+f = h5py.File(sys.argv[1], "r")
+names = ["tokenizer/merges"] + ["silos/%s/tokens" % s for s in f["silos"]] + \
+        ["validation/%s/tokens" % s for s in f["validation"]]
+for n in names:
+    want = hashlib.sha256(f[n][...].astype("<u4").tobytes()).hexdigest()
+    got = f[n].attrs["sha256"]
+    got = got.decode() if isinstance(got, bytes) else got
+    if got != want: sys.exit("%s: sha256 %s, expected %s" % (n, got, want))
+print("  %d checksums as documented" % len(names))
+PYEOF
+check checksums-documented "every token dataset and the merges carry the documented sha256"
 
 # damage OUT KIND: a copy of good.h5 damaged one way (the checksums left as prep wrote them,
 # unless the damage is about them).
