@@ -62,6 +62,8 @@ elif kind == "string":
     replace(silo, np.array([str(x) for x in f[silo][...]], dtype=h5py.string_dtype()))
 elif kind == "merge-id":    # a merge that names an id not yet defined
     m = f["tokenizer/merges"]; a = m[...]; a[3, 0] = 60000; m[...] = a
+elif kind == "merge-count":  # the tokenizer's num_merges disagrees with its merges
+    f["tokenizer"].attrs["num_merges"] = np.int64(7)
 elif kind == "merge-swap":  # still a well-formed merge list, but not the one prep wrote
     m = f["tokenizer/merges"]; a = m[...]
     pairs = {tuple(p) for p in a.tolist()}
@@ -131,6 +133,8 @@ expect_refusal string string.h5 "string.h5: dataset /silos/0/tokens holds string
 damage merge-id.h5 merge-id
 expect_refusal merge-id merge-id.h5 "merge-id.h5: the tokenizer is damaged: merge 3 (60000,
 re-run photon prep"
+damage merge-count.h5 merge-count
+expect_refusal merge-count merge-count.h5 "merge-count.h5: the tokenizer is damaged: tokenizer attributes vocab_size=300 eot_token=299 num_merges=7 do not match 43 merges"
 damage merge-swap.h5 merge-swap
 expect_refusal merge-swap merge-swap.h5 "merge-swap.h5: dataset /tokenizer/merges does not match its checksum"
 damage flip.h5 flip
