@@ -20,12 +20,14 @@
 static void eval_usage(FILE *out)
 {
     fprintf(out,
-            "usage: photon eval CKPT [--data FILE.h5] [--json] [--tokens N]\n\n"
+            "usage: photon eval CKPT [--data FILE.h5] [--json] [--tokens N] [--no-verify]\n\n"
             "Validation loss and perplexity of CKPT (a run's final.h5 or a checkpoint) on the held-out\n"
             "tokens of FILE.h5 (default: the data file the run trained on, as recorded in CKPT),\n"
             "overall and per source.\n"
             "  --json      one JSON object on stdout instead of the table\n"
             "  --tokens N  score about N tokens, spread evenly over the sources (default: all)\n"
+            "  --no-verify skip the data file's SHA-256 checksums and token-id check (one read\n"
+            "              of the whole file, made by rank 0) for huge files\n"
             "Runs as one process or under mpirun (the windows are split over the ranks).\n");
 }
 
@@ -74,7 +76,7 @@ int cmd_eval(int argc, char **argv)
     int rank;
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
     const char *ckpt = NULL, *data = NULL;
-    int json = 0;
+    int json = 0, verify = 1;
     long budget = 0;
     for (int i = 1; i < argc; i++) {
         char *end = NULL;
@@ -85,6 +87,8 @@ int cmd_eval(int argc, char **argv)
             data = argv[++i];
         } else if (!strcmp(argv[i], "--json")) {
             json = 1;
+        } else if (!strcmp(argv[i], "--no-verify")) {
+            verify = 0;
         } else if (!strcmp(argv[i], "--tokens") && i + 1 < argc) {
             budget = strtol(argv[++i], &end, 10);
             if (*end || budget < 0) {
@@ -115,6 +119,10 @@ int cmd_eval(int argc, char **argv)
     have_model = 1;
     if (datafile_read_info(data, &info, err, sizeof err)) goto done;
     have_info = 1;
+    /* The content check reads the whole file: rank 0 makes it, every rank learns the verdict. */
+    if (photon_any_failed(rank == 0 && datafile_verify(data, verify, "photon eval", err, sizeof err),
+                          MPI_COMM_WORLD))
+        goto done;
     if (weights_check_vocab(&m.config, ckpt, info.vocab_size, data, err, sizeof err)) goto done;
     if (evalset_load(&e, data, info.num_sources, m.config.max_seq_len, budget, err, sizeof err)) goto done;
     have_set = 1;

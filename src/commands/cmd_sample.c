@@ -53,14 +53,16 @@ static void sample_usage(FILE *out)
 {
     fprintf(out,
             "usage: photon sample CKPT --prompt TEXT [--data FILE.h5] [-n TOKENS] [--temperature T]\n"
-            "                     [--top-k K] [--seed S] [--json]\n\n"
+            "                     [--top-k K] [--seed S] [--json] [--no-verify]\n\n"
             "Continues TEXT with CKPT (a run's final.h5 or a checkpoint), using the tokenizer of\n"
             "FILE.h5 (default: the data file the run trained on, as recorded in CKPT).\n"
             "  -n TOKENS         tokens to generate (default 64; stops early at end of text)\n"
             "  --temperature T   softmax temperature (default 1.0); 0 = greedy (argmax)\n"
             "  --top-k K         sample among the K most likely tokens only (default 0 = all)\n"
             "  --seed S          random seed (default 1): same seed, same text\n"
-            "  --json            print {prompt, prompt_ids, ids, text} as JSON\n");
+            "  --json            print {prompt, prompt_ids, ids, text} as JSON\n"
+            "  --no-verify       skip the data file's SHA-256 checksums and token-id check (one\n"
+            "                    read of the whole file) for huge files\n");
 }
 
 static int parse_number(const char *s, double *v)
@@ -121,7 +123,7 @@ int cmd_sample(int argc, char **argv)
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
     const char *ckpt = NULL, *data = NULL, *prompt = NULL;
     double n = 64, temperature = 1.0, top_k = 0, seed = 1;
-    int json = 0;
+    int json = 0, verify = 1;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         double *num = NULL;
@@ -134,6 +136,8 @@ int cmd_sample(int argc, char **argv)
             prompt = argv[++i];
         } else if (!strcmp(a, "--json")) {
             json = 1;
+        } else if (!strcmp(a, "--no-verify")) {
+            verify = 0;
         } else if ((!strcmp(a, "-n") || !strcmp(a, "--tokens")) && i + 1 < argc) {
             num = &n;
         } else if (!strcmp(a, "--temperature") && i + 1 < argc) {
@@ -174,6 +178,7 @@ int cmd_sample(int argc, char **argv)
         rc = 2;
         if (weights_load(ckpt, &m, 1, 0, err, sizeof err)) goto done;
         have_model = 1;
+        if (datafile_verify(data, verify, "photon sample", err, sizeof err)) goto done;
         if (!(bpe = datafile_read_tokenizer(data, err, sizeof err))) goto done;
         if (weights_check_vocab(&m.config, ckpt, bpe_vocab_size(bpe), data, err, sizeof err)) goto done;
         size_t np = bpe_encode(bpe, prompt, strlen(prompt), &pids);

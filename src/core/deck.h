@@ -28,6 +28,7 @@ typedef struct Deck {
     /* [data] */
     char data_file[DECK_STR_MAX];
     long data_seed;
+    int data_verify;
     /* [run] */
     char run_dir[DECK_STR_MAX];
     long steps;

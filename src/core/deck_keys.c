@@ -34,6 +34,7 @@ const DeckKey deck_keys[] = {
 
     {"data", "file", K_STRING, F(data_file), NULL, 0, 0, NULL, "HDF5 data file written by photon prep (required)"},
     {"data", "seed", K_LONG, F(data_seed), "1234", 0, BIG, NULL, "seed of the batch order (per silo, rank and epoch)"},
+    {"data", "verify", K_BOOL, F(data_verify), "true", 0, 1, NULL, "check the data file's SHA-256 checksums and token ids at start (one read of the file); off (or --no-verify) skips it for huge files, with a warning"},
 
     {"run", "dir", K_STRING, F(run_dir), "runs/default", 0, 0, NULL, "run directory: metrics.jsonl, the effective deck, checkpoints"},
     {"run", "steps", K_LONG, F(steps), "100", 1, BIG, NULL, "global steps (federated: rounds x local_steps); the schedule runs on this count"},

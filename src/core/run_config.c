@@ -37,7 +37,7 @@ void run_config_from_deck(RunConfig *rc, const Deck *d)
     rc->eval = (EvalConfig){.every = d->eval_every, .tokens = d->eval_tokens};
     rc->run = (RunSettings){.dir = d->run_dir, .data_file = d->data_file, .deck_path = d->deck_path, .steps = d->steps,
                             .seed = (unsigned long)d->seed, .data_seed = (unsigned long)d->data_seed,
-                            .log_every = d->log_every, .batch_size = d->batch_size,
+                            .log_every = d->log_every, .batch_size = d->batch_size, .verify_data = d->data_verify,
                             .device = (DeviceKind)d->device, .precision = (PrecisionKind)d->precision};
     rc->guard = (GuardConfig){.on_nonfinite = (NonfiniteAction)d->on_nonfinite,
                               .rollback_lr_factor = d->rollback_lr_factor, .max_rollbacks = d->max_rollbacks,

@@ -58,6 +58,7 @@ typedef struct {
     long steps;
     unsigned long seed, data_seed;
     int log_every, batch_size;
+    int verify_data;           // [data] verify: checksums and token ids at start
     DeviceKind device;
     PrecisionKind precision;
 } RunSettings;

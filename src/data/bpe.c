@@ -387,7 +387,7 @@ BPE *bpe_load_h5(hid_t loc, char *err, size_t errlen)
     BPE *bpe = NULL;
     int32_t *merges = NULL;
     hid_t dset = H5I_INVALID_HID, space = H5I_INVALID_HID;
-    int64_t vocab = 0, eot = 0;
+    int64_t vocab = 0, eot = 0, num_merges = 0;
     char *pattern = NULL;
     H5Quiet quiet;
     h5_quiet_begin(&quiet);
@@ -406,6 +406,7 @@ BPE *bpe_load_h5(hid_t loc, char *err, size_t errlen)
     }
     if (h5_attr_read_int(loc, "vocab_size", &vocab, err, errlen) < 0 ||
         h5_attr_read_int(loc, "eot_token", &eot, err, errlen) < 0 ||
+        h5_attr_read_int(loc, "num_merges", &num_merges, err, errlen) < 0 ||
         h5_attr_read_string(loc, "pretokenizer", &pattern, err, errlen) < 0)
         goto done;
     if (strcmp(pattern, BPE_PRETOKEN_PATTERN) != 0) {
@@ -413,10 +414,12 @@ BPE *bpe_load_h5(hid_t loc, char *err, size_t errlen)
                  "uses; re-run photon prep", pattern);
         goto done;
     }
-    if (vocab != (int64_t)dims[0] + BPE_MIN_VOCAB || eot != vocab - 1) {
-        snprintf(err, errlen, "tokenizer attributes vocab_size=%lld eot_token=%lld do not match "
-                 "%llu merges (expected vocab_size = merges + 257, eot_token = vocab_size - 1)",
-                 (long long)vocab, (long long)eot, (unsigned long long)dims[0]);
+    if (vocab != (int64_t)dims[0] + BPE_MIN_VOCAB || eot != vocab - 1 ||
+        num_merges != (int64_t)dims[0]) {
+        snprintf(err, errlen, "tokenizer attributes vocab_size=%lld eot_token=%lld num_merges=%lld "
+                 "do not match %llu merges (expected vocab_size = merges + 257, eot_token = "
+                 "vocab_size - 1, num_merges = merges)", (long long)vocab, (long long)eot,
+                 (long long)num_merges, (unsigned long long)dims[0]);
         goto done;
     }
     merges = mallocCheck((dims[0] ? dims[0] : 1) * 2 * sizeof(int32_t));

@@ -14,6 +14,7 @@
 
 #include "bpe.h"
 #include "corpus.h"
+#include "sha256.h"
 
 #define DATAFILE_FORMAT "photon-data"
 #define DATAFILE_FORMAT_VERSION 1
@@ -78,5 +79,30 @@ hid_t datafile_open(const char *path, hid_t fapl, char *err, size_t errlen);
 // Reads a whole 1-D integer dataset of tokens (uint16 or uint32 in the file) as uint32.
 int datafile_read_token_dataset(hid_t file, const char *name, uint32_t **tokens, size_t *n,
                                 char *err, size_t errlen);
+
+// Checks that dataset d (named name in messages) can hold token ids: an integer class (signed
+// or unsigned) of at most 4 bytes, rank 1; its length into *n. 0 / -1 with a message.
+int datafile_check_token_type(hid_t d, const char *name, hsize_t *n, char *err, size_t errlen);
+
+// ------------------------------------------------------------------------------------------
+// Integrity (datafile_verify.c; doc/formats.md, "Checksums")
+//
+// Every token dataset (/silos/<s>/tokens, /validation/<source>/tokens) and /tokenizer/merges
+// carries a string attribute "sha256": the SHA-256 of the dataset's values in storage order,
+// each as a 4-byte little-endian integer whatever the width stored (so uint16 and uint32 files
+// of the same tokens have the same digest).
+#define DATAFILE_SHA256_ATTR "sha256"
+
+// Feeds n 32-bit values (token ids, or merge ids) to s as the checksum defines them.
+void datafile_hash_values(Sha256Stream *s, const uint32_t *v, size_t n);
+
+// The content check every reader (train, eval, sample, info) makes on open, after
+// datafile_read_info's structural checks. Always: the tokenizer loads (its merges refer to
+// defined ids, its vocab_size and eot_token agree with the file's). With verify on, also every
+// checksummed dataset against its sha256 attribute and every token id against vocab_size: one
+// sequential read of the file in chunks of 1 Mi values (about the speed of the disk, plus
+// SHA-256 at several hundred MB/s). verify off: a warning on stderr, "cmd: warning: ...", that
+// the contents were not verified. 0 / -1 with a message naming the file, the dataset and the fix.
+int datafile_verify(const char *path, int verify, const char *cmd, char *err, size_t errlen);
 
 #endif

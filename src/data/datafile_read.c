@@ -3,6 +3,7 @@
 #include "datafile.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,15 @@ hid_t datafile_open(const char *path, hid_t fapl, char *err, size_t errlen)
     if (S_ISDIR(st.st_mode)) {
         snprintf(err, errlen, "%s is a directory, not a photon data file (make one with "
                  "photon prep)", path);
+        return H5I_INVALID_HID;
+    }
+    // Before any open: opening a FIFO blocks until a writer comes, a device may never end.
+    if (!S_ISREG(st.st_mode)) {
+        snprintf(err, errlen, "%s is a %s, not a regular file: give a photon data file written "
+                 "by photon prep", path,
+                 S_ISFIFO(st.st_mode) ? "FIFO (named pipe)" : S_ISCHR(st.st_mode) ? "character device"
+                 : S_ISBLK(st.st_mode) ? "block device" : S_ISSOCK(st.st_mode) ? "socket"
+                 : "special file");
         return H5I_INVALID_HID;
     }
     H5Quiet quiet;
@@ -67,6 +77,33 @@ fail:
     return H5I_INVALID_HID;
 }
 
+int datafile_check_token_type(hid_t d, const char *name, hsize_t *n, char *err, size_t errlen)
+{
+    *n = 0;
+    hid_t space = H5Dget_space(d), t = H5Dget_type(d);
+    int rc = -1;
+    H5T_class_t cls = t >= 0 ? H5Tget_class(t) : H5T_NO_CLASS;
+    size_t size = t >= 0 ? H5Tget_size(t) : 0;
+    int rank = space >= 0 ? H5Sget_simple_extent_ndims(space) : -1;
+    if (cls != H5T_INTEGER || size > 4) {
+        snprintf(err, errlen, "dataset %s holds %s%s of %zu bytes, not token ids (integers of "
+                 "at most 4 bytes): the file is damaged or not from photon prep; re-run photon "
+                 "prep", name, cls == H5T_FLOAT ? "floats" : cls == H5T_STRING ? "strings"
+                 : cls == H5T_INTEGER ? "integers" : "values", "", size);
+        goto done;
+    }
+    if (rank != 1 || H5Sget_simple_extent_dims(space, n, NULL) < 0) {
+        snprintf(err, errlen, "dataset %s has rank %d, not 1 (a stream of token ids): the file "
+                 "is damaged; re-run photon prep", name, rank);
+        goto done;
+    }
+    rc = 0;
+done:
+    if (t >= 0) H5Tclose(t);
+    if (space >= 0) H5Sclose(space);
+    return rc;
+}
+
 int datafile_read_token_dataset(hid_t file, const char *name, uint32_t **tokens, size_t *n,
                                 char *err, size_t errlen)
 {
@@ -75,21 +112,17 @@ int datafile_read_token_dataset(hid_t file, const char *name, uint32_t **tokens,
     H5Quiet quiet;
     h5_quiet_begin(&quiet);
     int rc = -1;
-    hid_t d = H5Dopen2(file, name, H5P_DEFAULT), space = H5I_INVALID_HID, t = H5I_INVALID_HID;
+    hid_t d = H5Dopen2(file, name, H5P_DEFAULT);
     if (d < 0) {
         snprintf(err, errlen, "dataset %s is missing", name);
         goto done;
     }
-    space = H5Dget_space(d);
-    t = H5Dget_type(d);
     hsize_t dims[1] = { 0 };
-    if (H5Sget_simple_extent_ndims(space) != 1 || H5Tget_class(t) != H5T_INTEGER) {
-        snprintf(err, errlen, "dataset %s is not a 1-D array of token ids", name);
-        goto done;
-    }
-    H5Sget_simple_extent_dims(space, dims, NULL);
+    if (datafile_check_token_type(d, name, dims, err, errlen) < 0) goto done;
     *tokens = mallocCheck((dims[0] ? dims[0] : 1) * sizeof(uint32_t));
-    if (dims[0] > 0 && H5Dread(d, H5T_NATIVE_UINT32, H5S_ALL, H5S_ALL, H5P_DEFAULT, *tokens) < 0) {
+    // Read as int32 (same width): a negative id of a signed dataset then reads as >= 2^31, and
+    // an unsigned one above INT32_MAX is clipped to it, so a range check refuses both.
+    if (dims[0] > 0 && H5Dread(d, H5T_NATIVE_INT32, H5S_ALL, H5S_ALL, H5P_DEFAULT, *tokens) < 0) {
         snprintf(err, errlen, "cannot read dataset %s", name);
         free(*tokens);
         *tokens = NULL;
@@ -98,8 +131,6 @@ int datafile_read_token_dataset(hid_t file, const char *name, uint32_t **tokens,
     *n = dims[0];
     rc = 0;
 done:
-    if (t >= 0) H5Tclose(t);
-    if (space >= 0) H5Sclose(space);
     if (d >= 0) H5Dclose(d);
     h5_quiet_end(&quiet);
     return rc;
@@ -139,14 +170,64 @@ done:
     return rc;
 }
 
+// A stream group's sizes against its real tokens dataset: num_tokens must be its length (it
+// sizes the readers' buffers), the document and per-source counts within it.
+static int check_stream(hid_t g, const char *group, int64_t num_tokens, int64_t num_documents,
+                        const int64_t *source_tokens, int K, char *err, size_t errlen)
+{
+    char name[1100], msg[512];
+    snprintf(name, sizeof name, "%s/tokens", group);
+    hid_t d = H5Dopen2(g, "tokens", H5P_DEFAULT);
+    if (d < 0) {
+        snprintf(err, errlen, "dataset %s is missing", name);
+        return -1;
+    }
+    hsize_t n = 0;
+    int rc = datafile_check_token_type(d, name, &n, msg, sizeof msg);
+    H5Dclose(d);
+    if (rc < 0) {
+        snprintf(err, errlen, "%s", msg);
+        return -1;
+    }
+    if (num_tokens < 0 || (uint64_t)num_tokens != (uint64_t)n) {
+        snprintf(err, errlen, "%s: attribute num_tokens = %lld but dataset %s holds %llu tokens",
+                 group, (long long)num_tokens, name, (unsigned long long)n);
+        return -1;
+    }
+    if (num_documents < 0 || num_documents > num_tokens) {
+        snprintf(err, errlen, "%s: attribute num_documents = %lld is out of range 0..%lld (its "
+                 "tokens)", group, (long long)num_documents, (long long)num_tokens);
+        return -1;
+    }
+    for (int k = 0; source_tokens && k < K; k++)
+        if (source_tokens[k] < 0 || source_tokens[k] > num_tokens) {
+            snprintf(err, errlen, "%s: attribute source_tokens[%d] = %lld is out of range "
+                     "0..%lld (its tokens)", group, k, (long long)source_tokens[k],
+                     (long long)num_tokens);
+            return -1;
+        }
+    return 0;
+}
+
 static int read_info(hid_t file, DataInfo *info, char *err, size_t errlen)
 {
     int64_t v = 0;
     if (h5_attr_read_int(file, "format_version", &v, err, errlen) < 0) return -1;
     info->format_version = (int)v;
+    // Range checks before any use: these attributes size allocations and loops downstream.
     if (h5_attr_read_int(file, "vocab_size", &v, err, errlen) < 0) return -1;
+    if (v < BPE_MIN_VOCAB || v > BPE_MAX_VOCAB) {
+        snprintf(err, errlen, "attribute vocab_size = %lld is out of range %d..%d", (long long)v,
+                 BPE_MIN_VOCAB, BPE_MAX_VOCAB);
+        return -1;
+    }
     info->vocab_size = (int)v;
     if (h5_attr_read_int(file, "eot_token", &v, err, errlen) < 0) return -1;
+    if (v != info->vocab_size - 1) {
+        snprintf(err, errlen, "attribute eot_token = %lld is not vocab_size - 1 = %d",
+                 (long long)v, info->vocab_size - 1);
+        return -1;
+    }
     info->eot_token = (int)v;
     if (h5_attr_read_int(file, "num_silos", &v, err, errlen) < 0) return -1;
     if (v < 1 || v > 1000000) {
@@ -197,8 +278,18 @@ static int read_info(hid_t file, DataInfo *info, char *err, size_t errlen)
                                         errlen) ||
                            h5_attr_read_int(g, "num_documents", &info->val_documents[s - S],
                                             err, errlen);
+        if (rc == 0) rc = check_stream(g, name, s < S ? info->silo_tokens[s]
+                                                       : info->val_tokens[s - S],
+                                       s < S ? info->silo_documents[s] : info->val_documents[s - S],
+                                       s < S ? info->silo_source_tokens + (size_t)s * K : NULL, K,
+                                       err, errlen);
         H5Gclose(g);
         if (rc != 0) return -1;
+    }
+    if (info->num_documents < 0 || info->num_documents > INT32_MAX) {
+        snprintf(err, errlen, "attribute num_documents = %lld is out of range",
+                 (long long)info->num_documents);
+        return -1;
     }
     return 0;
 }
@@ -275,6 +366,17 @@ int datafile_read_validation(const char *path, int source, uint32_t **tokens, si
             *n = 0;
             goto done;
         }
+        for (size_t i = 0; i < m; i++)
+            if (part[i] >= (uint32_t)info.vocab_size) {
+                snprintf(err, errlen, "%s: dataset %s: token %zu is %u, outside the vocabulary "
+                         "0..%d (vocab_size %d): the file is damaged; re-run photon prep", path,
+                         name, i, part[i], info.vocab_size - 1, info.vocab_size);
+                free(part);
+                free(*tokens);
+                *tokens = NULL;
+                *n = 0;
+                goto done;
+            }
         memcpy(*tokens + *n, part, m * sizeof(uint32_t));
         *n += m;
         free(part);

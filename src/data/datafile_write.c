@@ -55,6 +55,38 @@ static void corpus_digest(const Corpus *c, char hex[65])
     free(d);
 }
 
+// The checksum attribute of dataset name in loc (see datafile.h, DATAFILE_SHA256_ATTR).
+static int set_digest(hid_t loc, const char *name, const char *digest)
+{
+    hid_t d = H5Dopen2(loc, name, H5P_DEFAULT);
+    if (d < 0) return -1;
+    int rc = h5_attr_write_string(d, DATAFILE_SHA256_ATTR, digest);
+    H5Dclose(d);
+    return rc;
+}
+
+// /tokenizer/merges as bpe_save_h5 wrote it, read back (at most 65279 pairs) and hashed.
+static int set_merges_digest(hid_t tokenizer)
+{
+    hid_t d = H5Dopen2(tokenizer, "merges", H5P_DEFAULT);
+    if (d < 0) return -1;
+    hid_t space = H5Dget_space(d);
+    hssize_t n = H5Sget_simple_extent_npoints(space);
+    H5Sclose(space);
+    int32_t *buf = mallocCheck((size_t)(n > 0 ? n : 1) * sizeof(int32_t));
+    int rc = -1;
+    if (n > 0 && H5Dread(d, H5T_NATIVE_INT32, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) < 0) goto done;
+    char digest[SHA256_HEX_LEN + 1];
+    Sha256Stream *sha = sha256_begin();
+    datafile_hash_values(sha, (const uint32_t *)buf, (size_t)(n > 0 ? n : 0));
+    sha256_end_hex(sha, digest);
+    rc = h5_attr_write_string(d, DATAFILE_SHA256_ATTR, digest);
+done:
+    free(buf);
+    H5Dclose(d);
+    return rc;
+}
+
 // One token stream (a silo, or a source's validation documents): the selected documents in
 // document order, each preceded by EOT, with their offsets and indices.
 static int write_stream(hid_t group, const DataFileContents *c, int silo, int source,
@@ -86,7 +118,12 @@ static int write_stream(hid_t group, const DataFileContents *c, int silo, int so
     }
     hid_t ftype = bpe_vocab_size(c->bpe) <= 65536 ? H5T_STD_U16LE : H5T_STD_U32LE;
     int rc = -1;
+    char digest[SHA256_HEX_LEN + 1];
+    Sha256Stream *sha = sha256_begin();
+    datafile_hash_values(sha, tokens, ntok);
+    sha256_end_hex(sha, digest);
     if (write_dataset_1d(group, "tokens", ftype, H5T_NATIVE_UINT32, ntok, tokens) < 0 ||
+        set_digest(group, "tokens", digest) < 0 ||
         write_dataset_1d(group, "doc_offsets", H5T_STD_I64LE, H5T_NATIVE_INT64, ndoc, offsets) < 0 ||
         write_dataset_1d(group, "documents", H5T_STD_I32LE, H5T_NATIVE_INT32, ndoc, docs) < 0 ||
         h5_attr_write_int(group, "num_tokens", (int64_t)ntok) < 0 ||
@@ -153,7 +190,7 @@ static int write_contents(hid_t file, const DataFileContents *c)
 
     // /tokenizer
     if ((g = H5Gcreate2(file, "tokenizer", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT)) < 0) goto done;
-    if (bpe_save_h5(c->bpe, g) < 0) goto done;
+    if (bpe_save_h5(c->bpe, g) < 0 || set_merges_digest(g) < 0) goto done;
     H5Gclose(g);
 
     // /silos/<s> and /validation/<source>: these also fill offset[] for /documents

@@ -29,6 +29,8 @@ struct Loader {
     gsl_rng *rng;
     hid_t memspace;             // (T + 1)
     int32_t *window;            // (T + 1)
+    int vocab;                  // the file's vocab_size: every id read is checked against it
+    char *path;                 // for messages
 };
 
 static uint64_t splitmix64(uint64_t x)
@@ -68,6 +70,7 @@ static void loader_free(Loader *L)
     free(L->first_window);
     free(L->perm);
     free(L->window);
+    free(L->path);
     if (L->rng) gsl_rng_free(L->rng);
     free(L);
 }
@@ -145,8 +148,18 @@ Loader *loader_open(const char *path, MPI_Comm comm, const int *silos, int num_s
     int64_t num_file_silos = 0;
     H5Quiet quiet;
     h5_quiet_begin(&quiet);
-    int failed = h5_attr_read_int(L->file, "num_silos", &num_file_silos, msg, sizeof msg) != 0;
+    int64_t vocab = 0;
+    int failed = h5_attr_read_int(L->file, "num_silos", &num_file_silos, msg, sizeof msg) != 0 ||
+                 h5_attr_read_int(L->file, "vocab_size", &vocab, msg, sizeof msg) != 0;
     if (failed) snprintf(err, errlen, "%s: %s", path, msg);
+    if (!failed && (vocab < BPE_MIN_VOCAB || vocab > BPE_MAX_VOCAB)) {
+        snprintf(err, errlen, "%s: attribute vocab_size = %lld is out of range %d..%d: the file "
+                 "is damaged; re-run photon prep", path, (long long)vocab, BPE_MIN_VOCAB,
+                 BPE_MAX_VOCAB);
+        failed = 1;
+    }
+    L->vocab = (int)vocab;
+    L->path = strdup(path);
     for (int i = 0; !failed && i < num_silos; i++) {
         if (silos[i] < 0 || silos[i] >= num_file_silos) {
             snprintf(err, errlen, "%s has %lld silos (0..%lld); silo %d is out of range: pick a "
@@ -166,9 +179,8 @@ Loader *loader_open(const char *path, MPI_Comm comm, const int *silos, int num_s
         }
         L->spaces[i] = H5Dget_space(L->dsets[i]);
         hsize_t n = 0;
-        if (H5Sget_simple_extent_ndims(L->spaces[i]) != 1 ||
-            H5Sget_simple_extent_dims(L->spaces[i], &n, NULL) < 0) {
-            snprintf(err, errlen, "%s: dataset %s is not 1-D", path, name);
+        if (datafile_check_token_type(L->dsets[i], name, &n, msg, sizeof msg) < 0) {
+            snprintf(err, errlen, "%s: %s", path, msg);
             failed = 1;
             break;
         }
@@ -216,6 +228,14 @@ static void read_window(Loader *L, uint64_t w)
     h5Check(H5Sselect_hyperslab(L->spaces[i], H5S_SELECT_SET, start, NULL, count, NULL));
     h5Check(H5Dread(L->dsets[i], H5T_NATIVE_INT32, L->memspace, L->spaces[i], H5P_DEFAULT,
                     L->window));
+    // The open-time check (datafile_verify) may have been switched off: an id out of range
+    // would index past the embedding table, so it stops the run here, named, instead.
+    for (hsize_t t = 0; t < count[0]; t++)
+        if (L->window[t] < 0 || L->window[t] >= L->vocab)
+            PHOTON_FATAL("%s: dataset /silos/%d/tokens: token %llu is %d, outside the vocabulary "
+                         "0..%d (vocab_size %d): the file is damaged; re-run photon prep",
+                         L->path, L->silos[i], (unsigned long long)(start[0] + t), L->window[t],
+                         L->vocab - 1, L->vocab);
 }
 
 void loader_next(Loader *L, int *inputs, int *targets)

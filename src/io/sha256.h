@@ -17,4 +17,11 @@ void sha256_to_hex(const unsigned char md[SHA256_LEN], char hex[SHA256_HEX_LEN +
 /* Both: the hex digest of n bytes. */
 void sha256_hex(const void *data, size_t n, char hex[SHA256_HEX_LEN + 1]);
 
+/* Streamed: the digest of data given in pieces (a dataset read chunk by chunk), without a copy
+ * of the whole. begin, update any number of times, end (which frees the context). */
+typedef struct Sha256Stream Sha256Stream;
+Sha256Stream *sha256_begin(void);
+void sha256_update(Sha256Stream *s, const void *data, size_t n);
+void sha256_end_hex(Sha256Stream *s, char hex[SHA256_HEX_LEN + 1]);
+
 #endif

@@ -2,6 +2,7 @@
 #include "eval.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -18,15 +19,32 @@ int evalset_load(EvalSet *e, const char *path, int num_sources, int T, long budg
     /* Windows per source: an even share of the budget, at least one where the source has one. */
     size_t per_source = budget > 0 ? (size_t)(budget / num_sources / T) : (size_t)-1;
     if (per_source == 0) per_source = 1;
+    DataInfo info;
+    if (datafile_read_info(path, &info, err, errlen)) {
+        evalset_free(e);
+        return -1;
+    }
     for (int s = 0; s < num_sources; s++) {
         size_t n = 0;
         if (datafile_read_validation(path, s, &e->tokens[s], &n, err, errlen)) {
+            datafile_info_free(&info);
+            evalset_free(e);
+            return -1;
+        }
+        /* A source without one window would score nothing: its loss would be NaN, silently. */
+        if (n < (size_t)T + 1) {
+            snprintf(err, errlen, "%s: validation stream /validation/%s/tokens (source %d) holds %zu tokens, "
+                     "fewer than one window of seq_len + 1 = %d: prep the data with a larger --val-fraction "
+                     "(or more text for that source), or lower [model] seq_len",
+                     path, s < info.num_sources ? info.source_names[s] : "?", s, n, T + 1);
+            datafile_info_free(&info);
             evalset_free(e);
             return -1;
         }
         size_t windows = n > (size_t)T ? (n - 1) / (size_t)T : 0;
         e->num_windows[s] = windows < per_source ? windows : per_source;
     }
+    datafile_info_free(&info);
     return 0;
 }
 

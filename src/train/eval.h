@@ -16,7 +16,8 @@ typedef struct {
 } EvalSet;
 
 /* Reads the validation tokens of every source from the data file, keeping about `budget`
- * tokens spread evenly over the sources (0 = all). Returns 0 or -1 with a message. */
+ * tokens spread evenly over the sources (0 = all). Returns 0 or -1 with a message; a source whose
+ * stream is shorter than one window (T + 1 tokens) is refused, naming it (its loss would be NaN). */
 int evalset_load(EvalSet *e, const char *path, int num_sources, int T, long budget, char *err, size_t errlen);
 void evalset_free(EvalSet *e);
 

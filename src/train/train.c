@@ -195,14 +195,16 @@ int cmd_train(int argc, char **argv)
         return 0;
     }
     if (argc < 2 || argv[1][0] == '-') {
-        if (trainer_is_root(&tr)) fprintf(stderr, "usage: photon train DECK [section.key=value ...] [--resume [PATH|latest]]   (photon train --help)\n");
+        if (trainer_is_root(&tr)) fprintf(stderr, "usage: photon train DECK [section.key=value ...] [--resume [PATH|latest]] [--no-verify]   (photon train --help)\n");
         return 2;
     }
     /* --resume [PATH|latest] may stand anywhere after the deck; the rest are overrides. */
     char **overrides = mallocCheck((size_t)argc * sizeof *overrides);
     int noverrides = 0;
     for (int i = 2; i < argc; i++) {
-        if (!strcmp(argv[i], "--resume")) {
+        if (!strcmp(argv[i], "--no-verify")) {
+            overrides[noverrides++] = "data.verify=off"; /* the deck key's command-line form */
+        } else if (!strcmp(argv[i], "--resume")) {
             tr.resume = "latest";
             if (i + 1 < argc && argv[i + 1][0] != '-' && !strchr(argv[i + 1], '=')) tr.resume = argv[++i];
         } else {

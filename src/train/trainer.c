@@ -40,6 +40,9 @@ static int check_data(Trainer *tr, char *err, size_t errlen)
     RunConfig *c = &tr->cfg;
     const RunSettings *run = &c->run;
     if (datafile_read_info(run->data_file, &tr->info, err, errlen)) return -1;
+    /* The content check reads the whole file: rank 0 makes it for all. */
+    int bad = trainer_is_root(tr) && datafile_verify(run->data_file, run->verify_data, "photon train", err, errlen);
+    if (any_failed(tr, bad, "rank 0 refused the data file (see its message)", err, errlen)) return -1;
     char *abs = realpath(run->data_file, NULL);
     snprintf(tr->data_file_abs, sizeof tr->data_file_abs, "%s", abs ? abs : run->data_file);
     free(abs);
