@@ -388,19 +388,27 @@ done:
     return rc;
 }
 
+BPE *datafile_load_tokenizer(hid_t file, char *msg, size_t msglen)
+{
+    hid_t g = H5Gopen2(file, "tokenizer", H5P_DEFAULT);
+    if (g < 0) {
+        snprintf(msg, msglen, "group /tokenizer is missing");
+        return NULL;
+    }
+    BPE *bpe = bpe_load_h5(g, msg, msglen);
+    H5Gclose(g);
+    return bpe;
+}
+
 BPE *datafile_read_tokenizer(const char *path, char *err, size_t errlen)
 {
     hid_t file = datafile_open(path, H5P_DEFAULT, err, errlen);
     if (file < 0) return NULL;
     H5Quiet quiet;
     h5_quiet_begin(&quiet);
-    BPE *bpe = NULL;
     char msg[512];
-    hid_t g = H5Gopen2(file, "tokenizer", H5P_DEFAULT);
-    if (g < 0) snprintf(msg, sizeof msg, "group /tokenizer is missing");
-    else bpe = bpe_load_h5(g, msg, sizeof msg);
+    BPE *bpe = datafile_load_tokenizer(file, msg, sizeof msg);
     if (!bpe) snprintf(err, errlen, "%s: %s: re-run photon prep", path, msg);
-    if (g >= 0) H5Gclose(g);
     H5Fclose(file);
     h5_quiet_end(&quiet);
     return bpe;

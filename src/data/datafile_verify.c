@@ -162,12 +162,8 @@ int datafile_verify(const char *path, int verify, const char *cmd, char *err, si
     if (file < 0) goto done_info;
     H5Quiet quiet;
     h5_quiet_begin(&quiet);
-    BPE *bpe = NULL;
     char msg[1024];
-    hid_t g = H5Gopen2(file, "tokenizer", H5P_DEFAULT);
-    if (g < 0) snprintf(msg, sizeof msg, "group /tokenizer is missing");
-    else bpe = bpe_load_h5(g, msg, sizeof msg);
-    if (g >= 0) H5Gclose(g);
+    BPE *bpe = datafile_load_tokenizer(file, msg, sizeof msg);
     if (!bpe) {
         snprintf(err, errlen, "%s: the tokenizer is damaged: %s; re-run photon prep", path, msg);
         goto done;

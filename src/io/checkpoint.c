@@ -46,21 +46,7 @@ CkptEntry *ckpt_list_files(const char *dir, int tmp, int *n)
     return e;
 }
 
-int ckpt_clear(const char *dir)
-{
-    int removed = 0;
-    for (int tmp = 0; tmp < 2; tmp++) {
-        int n;
-        CkptEntry *e = ckpt_list_files(dir, tmp, &n);
-        char path[CKPT_PATH_MAX];
-        for (int i = 0; i < n; i++) {
-            snprintf(path, sizeof path, "%s/%s", dir, e[i].name);
-            if (!remove(path)) removed++;
-        }
-        free(e);
-    }
-    return removed;
-}
+int ckpt_clear(const char *dir) { return ckpt_remove_newer(dir, -1); /* rounds are >= 0 */ }
 
 int ckpt_remove_newer(const char *dir, long round)
 {
