@@ -120,16 +120,21 @@ int weights_load(const char *path, GPT *m, int B, int T, char *err, size_t errle
         snprintf(err, errlen, "%s: dataset 'params' must be a 1-D float array", path);
         goto done;
     }
-    gpt_build(m, &c, B, T);
-    built = 1;
-    if (n != m->num_parameters) {
+    /* The count is checked before gpt_build: attributes of a hostile or damaged file can
+     * describe a model of petabytes, which gpt_build would try to allocate (and die on). */
+    size_t sizes[GPT_NUM_TENSORS], want = 0;
+    gpt_tensor_sizes(&c, sizes);
+    for (int i = 0; i < GPT_NUM_TENSORS; i++) want += sizes[i];
+    if (n != want) {
         snprintf(err, errlen,
                  "%s: dataset 'params' has %llu values but the attributes (L=%d, NH=%d, C=%d, maxT=%d, V=%d, bias=%d) "
                  "describe a model of %zu parameters",
                  path, (unsigned long long)n, c.num_layers, c.num_heads, c.channels, c.max_seq_len, c.vocab_size,
-                 c.bias, m->num_parameters);
+                 c.bias, want);
         goto done;
     }
+    gpt_build(m, &c, B, T);
+    built = 1;
     if (H5Dread(ds, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, m->params_memory) < 0) {
         snprintf(err, errlen, "%s: cannot read dataset 'params'", path);
         goto done;

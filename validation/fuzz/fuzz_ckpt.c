@@ -18,7 +18,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (ckpt_verify(path, err, sizeof err) == 0) {
         GPTConfig c;
         GPT m;
-        if (weights_read_config(path, &c, err, sizeof err) == 0 && weights_load(path, &m, 1, 0, err, sizeof err) == 0)
+        if (weights_read_config(path, &c, err, sizeof err) == 0 && weights_load(path, &m, 1, 1, err, sizeof err) == 0)
             gpt_free(&m);
     }
     remove(path);

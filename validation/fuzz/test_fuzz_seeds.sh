@@ -28,4 +28,16 @@ check weights "photon eval loads the built final.h5"
 "$LAUNCH" 1 "$PHOTON" eval "$work/ckpt.h5" --data "$work/data.h5" >"$work/log" 2>&1 ||
   { cat "$work/log"; fail "photon eval on the built checkpoint"; }
 check ckpt "photon eval loads the built checkpoint"
+# Findings of fuzz_weights (their inputs are seeds too): the shape attributes of a small file
+# stating a huge model were allocated before the params count was checked (gpt.c: "allocation of
+# ... bytes failed"), or wrapped the parameter count around in size_t.
+"$SEED" --build "$S/validation/fuzz/seeds/weights/huge-model" "$work/huge.h5"
+expect_error huge-model 2 "$work/huge.h5: dataset 'params' has 3112 values but the attributes (L=1, NH=1, C=65536, maxT=8, V=270, bias=1) describe a model of 51558809600 parameters" \
+  "$LAUNCH" 1 "$PHOTON" eval "$work/huge.h5" --data "$work/data.h5"
+"$SEED" --build "$S/validation/fuzz/seeds/weights/huge-channels" "$work/huge.h5"
+expect_error huge-channels 2 "$work/huge.h5: model of 3.38e+15 parameters (L=1, C=16777216, V=270, maxT=8) is too large" \
+  "$LAUNCH" 1 "$PHOTON" eval "$work/huge.h5" --data "$work/data.h5"
+"$SEED" --build "$S/validation/fuzz/seeds/weights/wrapping-count" "$work/huge.h5"
+expect_error wrapping-count 2 "$work/huge.h5: model of 9.07e+23 parameters (L=1048576, C=268435456, V=270, maxT=8) is too large" \
+  "$LAUNCH" 1 "$PHOTON" export "$work/huge.h5" --format llmc -o "$work/export.bin"
 echo "PASS: $passed checks"
