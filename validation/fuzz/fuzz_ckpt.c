@@ -14,7 +14,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     const char *path = fuzz_h5_scratch("ckpt");
     char err[1024];
-    if (fuzz_h5_build(data, size, path) && size == 0) return 0;
+    fuzz_h5_build(data, size, path); /* a part libhdf5 refused is left out: the rest is read */
     if (ckpt_verify(path, err, sizeof err) == 0) {
         GPTConfig c;
         GPT m;

@@ -12,7 +12,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     const char *path = fuzz_h5_scratch("datafile");
     char err[1024];
-    if (fuzz_h5_build(data, size, path) && size == 0) return 0;
+    fuzz_h5_build(data, size, path); /* a part libhdf5 refused is left out: the rest is read */
     DataInfo info;
     if (datafile_read_info(path, &info, err, sizeof err) == 0) datafile_info_free(&info);
     for (int source = -1; source < 2; source++) {

@@ -13,7 +13,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     const char *path = fuzz_h5_scratch("weights");
     char err[1024], buf[1024];
-    if (fuzz_h5_build(data, size, path) && size == 0) return 0;
+    fuzz_h5_build(data, size, path); /* a part libhdf5 refused is left out: the rest is read */
     GPTConfig c;
     if (weights_read_config(path, &c, err, sizeof err) == 0) {
         GPT m;

@@ -2,7 +2,8 @@
 # validation/fuzz/make-seeds.sh BUILDDIR H5_SEED: regenerate the HDF5 seed corpora under
 # validation/fuzz/seeds/ from files photon itself writes (a tiny generated corpus, never real
 # text): a data file (prep), a final.h5 and a checkpoint (train). H5_SEED is the dump tool
-# (h5_seed, built by `make fuzz`). The deck and BPE seeds are hand-written files; not touched.
+# (BUILDDIR/validation/fuzz/h5_seed, built by `make` in every tree). The deck and BPE seeds are
+# hand-written files; not touched. The seeds are not byte-stable (temporary paths, dates).
 set -eu
 B=$(cd "$1" && pwd); SEED=$2
 export PHOTON_BUILDDIR=$B PHOTON_SRCDIR=$(cd "$(dirname "$0")/../.." && pwd)
