@@ -4,6 +4,7 @@
 # text): a data file (prep), a final.h5 and a checkpoint (train). H5_SEED is the dump tool
 # (BUILDDIR/validation/fuzz/h5_seed, built by `make` in every tree). The deck and BPE seeds are
 # hand-written files; not touched. The seeds are not byte-stable (temporary paths, dates).
+# The findings' reproducers (seeds/weights/huge-*, wrapping-count; doc/robustness.md) are kept.
 set -eu
 B=$(cd "$1" && pwd); SEED=$2
 export PHOTON_BUILDDIR=$B PHOTON_SRCDIR=$(cd "$(dirname "$0")/../.." && pwd)
