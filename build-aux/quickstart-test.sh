@@ -4,7 +4,9 @@
 # (build-asan/). Where the CUDA toolkit is installed (/usr/local/cuda/bin/nvcc), a third tree,
 # build-cuda/, configures --with-cuda and builds the library, photon and the GPU test and benchmark
 # (compile and link; a build failure fails this script); the GPU test then runs and counts as
-# skipped where no GPU is visible (exit 77). Ends with one line "N passed, N failed". Run from
+# skipped where no GPU is visible (exit 77). Where clang has libFuzzer, build-fuzz/ builds the
+# fuzz harnesses (--enable-fuzz) and runs each for 30 s (`make fuzz`): each target counts as a
+# pass or a failure; without clang they count as skipped. Ends with one line "N passed, N failed". Run from
 # anywhere; as root or with sudo.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -52,9 +54,28 @@ if [ -x /usr/local/cuda/bin/nvcc ]; then
   fi
 fi
 
+p4=0 f4=0 s4=0
+fuzz_targets=$(sed -n 's/^FUZZ_TARGETS = //p' validation/fuzz/fuzz.am)
+echo "== build-fuzz/ (libFuzzer, 30 s per target)"
+if command -v clang >/dev/null 2>&1 && command -v mpicc >/dev/null 2>&1; then
+  mkdir -p build-fuzz
+  if (cd build-fuzz && { [ -f Makefile ] || ../configure -q --enable-fuzz CFLAGS="-g -O1" \
+        CC="clang $(mpicc --showme:compile)" LIBS="$(mpicc --showme:link)"; }); then
+    (cd build-fuzz && make -s -j"$jobs" FUZZ_SECONDS=30 fuzz) 2>&1 | tee build-fuzz/fuzz.out || true
+    p4=$(grep -c '^fuzz_.*: PASS' build-fuzz/fuzz.out || true)
+    f4=$(( $(echo $fuzz_targets | wc -w) - p4 ))
+  else
+    echo "quickstart-test: clang cannot build libFuzzer programs; the fuzz targets are skipped" >&2
+    s4=$(echo $fuzz_targets | wc -w)
+  fi
+else
+  echo "quickstart-test: no clang; the fuzz targets are skipped (apt-get install clang libclang-rt-14-dev)" >&2
+  s4=$(echo $fuzz_targets | wc -w)
+fi
+
 read -r p1 f1 s1 < <(summary build)
 read -r p2 f2 s2 < <(summary build-asan)
-echo "release: $p1 passed, $f1 failed, $s1 skipped; asan: $p2 passed, $f2 failed, $s2 skipped; cuda: $p3 passed, $f3 failed, $s3 skipped"
-echo "$((p1 + p2 + p3)) passed, $((f1 + f2 + f3)) failed, $((s1 + s2 + s3)) skipped"
-[ $((f1 + f2 + f3)) -eq 0 ] || status=1
+echo "release: $p1 passed, $f1 failed, $s1 skipped; asan: $p2 passed, $f2 failed, $s2 skipped; cuda: $p3 passed, $f3 failed, $s3 skipped; fuzz: $p4 passed, $f4 failed, $s4 skipped"
+echo "$((p1 + p2 + p3 + p4)) passed, $((f1 + f2 + f3 + f4)) failed, $((s1 + s2 + s3 + s4)) skipped"
+[ $((f1 + f2 + f3 + f4)) -eq 0 ] || status=1
 exit $status

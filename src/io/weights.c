@@ -181,7 +181,8 @@ int weights_load(const char *path, GPT *m, int B, int T, char *err, size_t errle
         snprintf(err, errlen, "%s: dataset 'params' must be a 1-D float array", path);
         goto done;
     }
-    /* Before any allocation: a damaged shape attribute must not ask for gigabytes. */
+    /* Before any allocation (gpt_build): the attributes of a damaged or hostile file can describe
+     * a model of petabytes (gpt_config_check bounds the count so that it cannot wrap). */
     const size_t want = config_parameters(&c);
     if (n != want) {
         snprintf(err, errlen,

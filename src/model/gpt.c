@@ -58,6 +58,16 @@ int gpt_config_check(const GPTConfig *c, char *err, size_t errlen)
         snprintf(err, errlen, "model channels (%d) is too large", c->channels);
         return -1;
     }
+    /* The parameter count (gpt_tensor_sizes) must not wrap around in size_t: a weights file's
+     * attributes can state any shape, and a wrapped count would size the buffers wrongly.
+     * 2^50 parameters is far beyond any machine. */
+    const double C = c->channels, params = (double)c->num_layers * (12.0 * C * C + 13.0 * C) +
+                                           ((double)c->vocab_size + c->max_seq_len + 2.0) * C;
+    if (params > 0x1p50) {
+        snprintf(err, errlen, "model of %.3g parameters (L=%d, C=%d, V=%d, maxT=%d) is too large", params,
+                 c->num_layers, c->channels, c->vocab_size, c->max_seq_len);
+        return -1;
+    }
     return 0;
 }
 
