@@ -15,6 +15,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     fuzz_h5_build(data, size, path); /* a part libhdf5 refused is left out: the rest is read */
     DataInfo info;
     if (datafile_read_info(path, &info, err, sizeof err) == 0) datafile_info_free(&info);
+    /* What every command runs on open: the tokenizer, the checksums and the token ids. */
+    (void)datafile_verify(path, 1, "fuzz", err, sizeof err);
     for (int source = -1; source < 2; source++) {
         uint32_t *tokens = NULL;
         size_t n = 0;
