@@ -286,6 +286,21 @@ static int deck_check(const Deck *d, const ParseState *ps, int *line, char *err,
     *line = line_of(ps, "run", "precision");
     if (d->precision == PRECISION_BF16 && d->device != DEVICE_CUDA)
         return set_error(err, errlen, "run.precision = bf16 needs run.device = cuda");
+    /* Memory per rank, before anything is allocated: gpt_build's parameters, gradients, AdamW
+     * moments, activations and scratch (its dominant terms), in double so that a product too
+     * large for size_t cannot wrap. The vocabulary counts when given (0 = the data file's). */
+    *line = line_of(ps, "model", "seq_len") ? line_of(ps, "model", "seq_len") : line_of(ps, "optim", "batch_size");
+    {
+        const double L = d->layers, C = d->channels, T = d->seq_len, B = d->batch_size, NH = d->heads, V = d->vocab_size;
+        const double params = V * C + T * C + L * 12 * C * C;
+        const double acts = 2 * L * B * NH * T * T + L * B * T * 16 * C + 2 * B * T * V;
+        const double bytes = (4 * params + acts) * sizeof(float);
+        double phys = (double)sysconf(_SC_PHYS_PAGES) * (double)sysconf(_SC_PAGESIZE);
+        if (B * T > INT_MAX || bytes >= (double)SIZE_MAX / 2 || (phys > 0 && bytes > phys))
+            return set_error(err, errlen, "model.seq_len = %d x optim.batch_size = %d (model.layers = %d, model.channels = %d, "
+                             "model.heads = %d) needs about %.3g bytes per rank, more than this machine's %.3g: lower them",
+                             d->seq_len, d->batch_size, d->layers, d->channels, d->heads, bytes, phys);
+    }
     *line = 0;
     return 0;
 }

@@ -117,6 +117,12 @@ int main(void)
           "a directory as deck: %s", err);
     deck_free(&d);
 
+    /* A size that cannot fit is refused by the deck, before any allocation, naming the keys. */
+    expect_error("[data]\nfile = x\n[model]\nseq_len = 65536\n[optim]\nbatch_size = 1048576\n", NULL, 0,
+                 "t.deck:4: model.seq_len = 65536 x optim.batch_size = 1048576");
+    expect_error("[data]\nfile = x\n[model]\nlayers = 1024\nheads = 1024\nchannels = 65536\nseq_len = 65536\n[optim]\nbatch_size = 1048576\n", NULL, 0,
+                 "model.seq_len = 65536 x optim.batch_size = 1048576");
+
     /* A missing file names itself. */
     CHECK(deck_load(&d, "/nonexistent/deck.ini", NULL, 0, err, sizeof err) == -1 &&
               strstr(err, "/nonexistent/deck.ini: cannot open deck"),
