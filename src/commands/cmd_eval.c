@@ -2,6 +2,7 @@
  * tokens (both small next to training data); evalset_run deals the windows to the ranks. */
 #include "cmd_eval.h"
 
+#include <errno.h>
 #include <jansson.h>
 #include <math.h>
 #include <mpi.h>
@@ -89,8 +90,9 @@ int cmd_eval(int argc, char **argv)
         } else if (!strcmp(argv[i], "--json")) {
             json = 1;
         } else if (!strcmp(argv[i], "--tokens") && i + 1 < argc) {
+            errno = 0;
             budget = strtol(argv[++i], &end, 10);
-            if (*end || budget < 0) {
+            if (end == argv[i] || *end || errno == ERANGE || budget < 0) { /* '' was 0, 1e30 was LONG_MAX */
                 if (rank == 0) fprintf(stderr, "photon eval: --tokens wants a count >= 0 (0 = all), got '%s'\n", argv[i]);
                 return 2;
             }

@@ -38,6 +38,8 @@ assert base64.b64decode(s["text_base64"]).decode("utf-8", "replace") == s["text"
 ' "$work/s.json" || { cat "$work/s.json"; fail "sample --json: prompt bytes"; }
 check "sample --json, non-UTF-8 prompt" "valid JSON, exact bytes in prompt_base64"
 
+expect_error "eval --tokens ''" 2 "--tokens wants a count" "$P" eval "$work/run/final.h5" --tokens ""
+expect_error "eval --tokens huge" 2 "--tokens wants a count" "$P" eval "$work/run/final.h5" --tokens 99999999999999999999999
 mkdir "$work/adir"
 expect_error "directory as deck" 2 "not a deck: it is a directory" timeout 20 "$P" train "$work/adir"
 mkfifo "$work/fifo"
