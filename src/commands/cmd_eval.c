@@ -2,6 +2,7 @@
  * tokens (both small next to training data); evalset_run deals the windows to the ranks. */
 #include "cmd_eval.h"
 
+#include <errno.h>
 #include <jansson.h>
 #include <math.h>
 #include <mpi.h>
@@ -31,6 +32,10 @@ static void eval_usage(FILE *out)
             "Runs as one process or under mpirun (the windows are split over the ranks).\n");
 }
 
+/* JSON has no inf or nan (json_real returns NULL for them, and json_pack then fails): a
+ * non-finite loss or perplexity (a diverged model, exp overflow) is written as null. */
+static json_t *real_or_null(double v) { return isfinite(v) ? json_real(v) : json_null(); }
+
 /* Per-source and overall results as JSON; a source without validation windows gets null. */
 static void print_json(const char *ckpt, const char *data, const DataInfo *info, const EvalSet *e,
                        const double *per_source, double overall)
@@ -40,17 +45,16 @@ static void print_json(const char *ckpt, const char *data, const DataInfo *info,
     for (int s = 0; s < e->num_sources; s++) {
         double tokens = (double)e->num_windows[s] * e->T;
         total += tokens;
-        int ok = !isnan(per_source[s]);
         json_array_append_new(sources, json_pack("{s:s,s:I,s:o,s:o}", "name", info->source_names[s], "tokens",
                                                  (json_int_t)tokens, "val_loss",
-                                                 ok ? json_real(per_source[s]) : json_null(), "val_ppl",
-                                                 ok ? json_real(exp(per_source[s])) : json_null()));
+                                                 real_or_null(per_source[s]), "val_ppl",
+                                                 real_or_null(exp(per_source[s]))));
     }
-    int ok = !isnan(overall);
     json_t *root = json_pack("{s:s,s:s,s:i,s:I,s:o,s:o,s:o}", "checkpoint", ckpt, "data", data, "seq_len", e->T,
-                             "tokens", (json_int_t)total, "val_loss", ok ? json_real(overall) : json_null(),
-                             "val_ppl", ok ? json_real(exp(overall)) : json_null(), "sources", sources);
-    char *s = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(9));
+                             "tokens", (json_int_t)total, "val_loss", real_or_null(overall),
+                             "val_ppl", real_or_null(exp(overall)), "sources", sources);
+    char *s = root ? json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(9)) : NULL;
+    if (!s) PHOTON_FATAL("JSON encoding of the evaluation failed (a source name that is not UTF-8?)");
     printf("%s\n", s);
     free(s);
     json_decref(root);
@@ -90,8 +94,9 @@ int cmd_eval(int argc, char **argv)
         } else if (!strcmp(argv[i], "--no-verify")) {
             verify = 0;
         } else if (!strcmp(argv[i], "--tokens") && i + 1 < argc) {
+            errno = 0;
             budget = strtol(argv[++i], &end, 10);
-            if (*end || budget < 0) {
+            if (end == argv[i] || *end || errno == ERANGE || budget < 0) { /* '' was 0, 1e30 was LONG_MAX */
                 if (rank == 0) fprintf(stderr, "photon eval: --tokens wants a count >= 0 (0 = all), got '%s'\n", argv[i]);
                 return 2;
             }

@@ -60,7 +60,8 @@ static void sample_usage(FILE *out)
             "  --temperature T   softmax temperature (default 1.0); 0 = greedy (argmax)\n"
             "  --top-k K         sample among the K most likely tokens only (default 0 = all)\n"
             "  --seed S          random seed (default 1): same seed, same text\n"
-            "  --json            print {prompt, prompt_ids, ids, text} as JSON\n"
+            "  --json            print {prompt, prompt_base64, prompt_ids, ids, text, text_base64} as JSON\n"
+            "                    (prompt, text: invalid UTF-8 shown as U+FFFD; *_base64: the exact bytes)\n"
             "  --no-verify       skip the data file's SHA-256 checksums and token-id check (one\n"
             "                    read of the whole file) for huge files\n");
 }
@@ -106,10 +107,18 @@ static void print_json(const char *prompt, const uint32_t *ids, size_t num_promp
     json_t *pids = json_array(), *gids = json_array();
     for (size_t i = 1; i < num_prompt; i++) json_array_append_new(pids, json_integer(ids[i]));
     for (size_t i = 0; i < made; i++) json_array_append_new(gids, json_integer(ids[num_prompt + i]));
-    // tokens are bytes: a sample may cut a UTF-8 character, which JSON strings cannot hold
-    gchar *valid = g_utf8_make_valid(text, (gssize)text_len);
-    json_t *root = json_pack("{s:s,s:o,s:o,s:s}", "prompt", prompt, "prompt_ids", pids, "ids", gids, "text", valid);
+    // Tokens are bytes: the prompt may be any bytes and a sample may cut a UTF-8 character, which
+    // JSON strings cannot hold. "prompt" and "text" replace invalid sequences by U+FFFD;
+    // "prompt_base64" and "text_base64" give the exact bytes.
+    gchar *vprompt = g_utf8_make_valid(prompt, -1), *valid = g_utf8_make_valid(text, (gssize)text_len);
+    gchar *bprompt = g_base64_encode((const guchar *)prompt, strlen(prompt));
+    gchar *btext = g_base64_encode((const guchar *)text, text_len);
+    json_t *root = json_pack("{s:s,s:s,s:o,s:o,s:s,s:s}", "prompt", vprompt, "prompt_base64", bprompt, "prompt_ids",
+                             pids, "ids", gids, "text", valid, "text_base64", btext);
     if (!root) PHOTON_FATAL("json_pack of the sample failed");
+    g_free(vprompt);
+    g_free(bprompt);
+    g_free(btext);
     char *s = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
     printf("%s\n", s);
     free(s);

@@ -9,12 +9,15 @@
 #include "run_config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <ini.h>
 #include <limits.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 /* ---- setting one key from text ------------------------------------------------------------ */
 
@@ -47,7 +50,7 @@ static int parse_number(const char *s, int integer, double *out)
 /* Range message with the numbers written the way a user would. */
 static int range_error(const DeckKey *k, double v, char *err, size_t errlen)
 {
-    return set_error(err, errlen, "%s.%s = %g is out of range [%g, %g]", k->section, k->name, v, k->min, k->max);
+    return set_error(err, errlen, "%s.%s = %.10g is out of range [%.10g, %.10g]", k->section, k->name, v, k->min, k->max);
 }
 
 static int deck_set(Deck *d, const DeckKey *k, const char *value, char *err, size_t errlen)
@@ -69,6 +72,19 @@ static int deck_set(Deck *d, const DeckKey *k, const char *value, char *err, siz
         if (v < k->min || v > k->max) return range_error(k, v, err, errlen);
         *(double *)field = v;
         return 0;
+    case K_FLOAT: {
+        if (parse_number(value, 0, &v))
+            return set_error(err, errlen, "%s.%s: '%s' is not a number", k->section, k->name, value);
+        if (v < k->min || v > k->max) return range_error(k, v, err, errlen);
+        /* The layers take this key as float32: a value in range as a double can still round to
+         * one the layers cannot use (beta2 0.999999999 -> 1.0f gives NaN weights; 1e-50 -> 0). */
+        float f = (float)v;
+        if (!isfinite(f) || (v != 0 && f == 0) || f < (float)k->min || f > (float)k->max)
+            return set_error(err, errlen, "%s.%s = %s rounds to %.9g in float32, outside [%.10g, %.10g] (the layers compute in float32)",
+                             k->section, k->name, value, (double)f, k->min, k->max);
+        *(double *)field = v;
+        return 0;
+    }
     case K_BOOL:
         if (!strcasecmp(value, "true") || !strcasecmp(value, "yes") || !strcasecmp(value, "on") || !strcmp(value, "1"))
             *(int *)field = 1;
@@ -191,12 +207,15 @@ static int deck_handler(void *user, const char *section, const char *name, const
     ParseState *ps = user;
     if (ps->error_line) return 1; /* report the first error only */
     char local[DECK_STR_MAX];
-    /* '#' starts a comment after a value too (inih only strips ';' inline). */
+    /* '#' starts a comment after a value too, but only at the value's start or after a space
+     * or tab, as inih's rule for ';': a path such as runs/exp#3 keeps its '#'. */
     snprintf(local, sizeof local, "%s", value);
-    char *hash = strchr(local, '#');
-    if (hash) {
-        *hash = 0;
-        for (char *e = hash; e > local && (e[-1] == ' ' || e[-1] == '\t'); e--) e[-1] = 0;
+    for (char *p = local; *p; p++) {
+        if (*p == '#' && (p == local || p[-1] == ' ' || p[-1] == '\t')) {
+            *p = 0;
+            for (char *e = p; e > local && (e[-1] == ' ' || e[-1] == '\t'); e--) e[-1] = 0;
+            break;
+        }
     }
     int rc;
     const DeckKey *k = find_key(section, name);
@@ -267,6 +286,21 @@ static int deck_check(const Deck *d, const ParseState *ps, int *line, char *err,
     *line = line_of(ps, "run", "precision");
     if (d->precision == PRECISION_BF16 && d->device != DEVICE_CUDA)
         return set_error(err, errlen, "run.precision = bf16 needs run.device = cuda");
+    /* Memory per rank, before anything is allocated: gpt_build's parameters, gradients, AdamW
+     * moments, activations and scratch (its dominant terms), in double so that a product too
+     * large for size_t cannot wrap. The vocabulary counts when given (0 = the data file's). */
+    *line = line_of(ps, "model", "seq_len") ? line_of(ps, "model", "seq_len") : line_of(ps, "optim", "batch_size");
+    {
+        const double L = d->layers, C = d->channels, T = d->seq_len, B = d->batch_size, NH = d->heads, V = d->vocab_size;
+        const double params = V * C + T * C + L * 12 * C * C;
+        const double acts = 2 * L * B * NH * T * T + L * B * T * 16 * C + 2 * B * T * V;
+        const double bytes = (4 * params + acts) * sizeof(float);
+        double phys = (double)sysconf(_SC_PHYS_PAGES) * (double)sysconf(_SC_PAGESIZE);
+        if (B * T > INT_MAX || bytes >= (double)SIZE_MAX / 2 || (phys > 0 && bytes > phys))
+            return set_error(err, errlen, "model.seq_len = %d x optim.batch_size = %d (model.layers = %d, model.channels = %d, "
+                             "model.heads = %d) needs about %.3g bytes per rank, more than this machine's %.3g: lower them",
+                             d->seq_len, d->batch_size, d->layers, d->channels, d->heads, bytes, phys);
+    }
     *line = 0;
     return 0;
 }
@@ -331,9 +365,23 @@ int deck_load_string(Deck *d, const char *name, const char *text, char **overrid
 int deck_load(Deck *d, const char *path, char **overrides, int noverrides, char *err, size_t errlen)
 {
     deck_defaults(d);
-    FILE *f = fopen(path, "rb");
+    /* O_NONBLOCK: opening a FIFO must not wait for a writer; only a regular file is a deck. */
+    int fd = open(path, O_RDONLY | O_NONBLOCK);
+    if (fd < 0) {
+        snprintf(err, errlen, "%s: cannot open deck: %s", path, strerror(errno));
+        return -1;
+    }
+    struct stat sb = {0};
+    if (fstat(fd, &sb) || !S_ISREG(sb.st_mode)) {
+        snprintf(err, errlen, "%s: not a deck: %s (give an INI file)", path,
+                 S_ISDIR(sb.st_mode) ? "it is a directory" : "not a regular file");
+        close(fd);
+        return -1;
+    }
+    FILE *f = fdopen(fd, "rb");
     if (!f) {
         snprintf(err, errlen, "%s: cannot open deck: %s", path, strerror(errno));
+        close(fd);
         return -1;
     }
     char *text = NULL;

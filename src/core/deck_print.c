@@ -13,7 +13,8 @@ static void format_value(const Deck *d, const DeckKey *k, char *buf, size_t len)
     switch (k->type) {
     case K_INT: snprintf(buf, len, "%d", *(const int *)field); break;
     case K_LONG: snprintf(buf, len, "%ld", *(const long *)field); break;
-    case K_DOUBLE: snprintf(buf, len, "%.17g", *(const double *)field); break;
+    case K_DOUBLE:
+    case K_FLOAT: snprintf(buf, len, "%.17g", *(const double *)field); break;
     case K_BOOL: snprintf(buf, len, "%s", *(const int *)field ? "true" : "false"); break;
     case K_ENUM: snprintf(buf, len, "%s", k->choices[*(const int *)field]); break;
     case K_STRING: snprintf(buf, len, "%s", field); break;

@@ -98,6 +98,31 @@ int main(void)
           "a data.file override supplies the required key: %s", err);
     deck_free(&d);
 
+    /* Float keys are checked as the float32 the layers take (beta2 0.999999999 was 1.0f: NaN). */
+    expect_error("[data]\nfile = x\n[optim]\nbeta2 = 0.999999999\n", NULL, 0, "t.deck:4: optim.beta2 = 0.999999999");
+    expect_error("[data]\nfile = x\n[optim]\nbeta2 = 0.99999999\n", NULL, 0, "t.deck:4: optim.beta2");
+    expect_error("[data]\nfile = x\n[optim]\nlr = 1e-50\n", NULL, 0, "t.deck:4: optim.lr = 1e-50 rounds to 0 in float32");
+    expect_error("[data]\nfile = x\n[optim]\neps = 0\n", NULL, 0, "t.deck:4: optim.eps = 0 is out of range");
+    expect_error("[data]\nfile = x\n[federation]\nouter = fedadam\nouter_beta2 = 0.999999999\n", NULL, 0,
+                 "t.deck:5: federation.outer_beta2 = 0.999999999");
+    char *bad5[] = {"federation.outer_beta2=1"};
+    expect_error("[data]\nfile = x\n", bad5, 1, "command line: argument 'federation.outer_beta2=1': federation.outer_beta2 = 1 is out of range");
+    /* '#' inside a value (a path) is kept; after a space it starts a comment. */
+    CHECK(deck_load_string(&d, "t.deck", "[data]\nfile = runs/exp#3.h5 # the data\n[run]\ndir = a#b\n", NULL, 0, err, sizeof err) == 0 &&
+              !strcmp(d.data_file, "runs/exp#3.h5") && !strcmp(d.run_dir, "a#b"),
+          "'#' inside a path is kept: '%s' '%s' %s", d.data_file, d.run_dir, err);
+    deck_free(&d);
+    /* A directory or a FIFO is not a deck (a FIFO must not hang). */
+    CHECK(deck_load(&d, "/tmp", NULL, 0, err, sizeof err) == -1 && strstr(err, "/tmp: not a deck: it is a directory"),
+          "a directory as deck: %s", err);
+    deck_free(&d);
+
+    /* A size that cannot fit is refused by the deck, before any allocation, naming the keys. */
+    expect_error("[data]\nfile = x\n[model]\nseq_len = 65536\n[optim]\nbatch_size = 1048576\n", NULL, 0,
+                 "t.deck:4: model.seq_len = 65536 x optim.batch_size = 1048576");
+    expect_error("[data]\nfile = x\n[model]\nlayers = 1024\nheads = 1024\nchannels = 65536\nseq_len = 65536\n[optim]\nbatch_size = 1048576\n", NULL, 0,
+                 "model.seq_len = 65536 x optim.batch_size = 1048576");
+
     /* A missing file names itself. */
     CHECK(deck_load(&d, "/nonexistent/deck.ini", NULL, 0, err, sizeof err) == -1 &&
               strstr(err, "/nonexistent/deck.ini: cannot open deck"),
