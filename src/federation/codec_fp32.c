@@ -1,22 +1,28 @@
-/* codec_fp32.c: the lossless codec: a range travels as its own IEEE float32 values (codec.h says
- * why θ_k rather than Δ_k). */
+/* codec_fp32.c: the lossless codec: a vector travels as its own IEEE float32 values. */
 #include "codec.h"
 
 #include <string.h>
 
-static size_t fp32_bytes(size_t count) { return count * sizeof(float); }
-
-static void fp32_encode(const float *ref, const float *x, size_t offset, size_t count, void *out)
+static size_t fp32_max_bytes(const CodecConfig *c, size_t n)
 {
-    (void)ref;
-    if (count) memcpy(out, x + offset, count * sizeof(float)); // count 0: out may be NULL
+    (void)c;
+    return n * sizeof(float);
 }
 
-static void fp32_decode(const float *ref, const void *in, size_t offset, size_t count, float *x)
+static size_t fp32_encode(const CodecConfig *c, const float *x, size_t n, uint64_t stream, void *out)
 {
-    (void)ref;
-    (void)offset;
-    if (count) memcpy(x, in, count * sizeof(float)); // count 0: x may be NULL
+    (void)c;
+    (void)stream;
+    if (n) memcpy(out, x, n * sizeof(float)); // n 0: out may be NULL
+    return n * sizeof(float);
 }
 
-const Codec codec_fp32 = {"fp32", fp32_bytes, fp32_encode, fp32_decode};
+static int fp32_decode(const CodecConfig *c, const void *in, size_t bytes, size_t n, float *x)
+{
+    (void)c;
+    if (bytes != n * sizeof(float)) return -1;
+    if (n) memcpy(x, in, bytes); // n 0: x may be NULL
+    return 0;
+}
+
+const Codec codec_fp32 = {"fp32", 1, fp32_max_bytes, fp32_encode, fp32_decode};

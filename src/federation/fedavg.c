@@ -25,7 +25,6 @@ struct Federation {
     int active;      // a leader or the server
     int holds_outer; // allreduce: every leader; server topology: the server
     OuterOpt outer;
-    const Codec *codec; // what silo vectors travel as
     Transport *tp;      // the topology's transport (uses &topo)
     // The last fed_sync's outcome: what RoundStats points to, and the survivors and their float
     // weights for fed_mean (valid when last_valid).
@@ -116,9 +115,7 @@ Federation *fed_create(const Topology *t, const OuterConfig *oc, size_t n, const
     char err[256];
     if (fed_config_check(t, oc, drop, link, NULL, err, sizeof err) != 0) PHOTON_FATAL("fed_create: %s", err);
     if (n == 0) PHOTON_FATAL("fed_create: a model with 0 parameters");
-    // The one codec for now (lossless); a deck setting will choose from codec.c's registry.
-    const Codec *codec = &codec_fp32;
-    transport_check_count(codec, n);
+    transport_check_count(n, n * sizeof(float));
 
     Federation *f = callocCheck(1, sizeof *f);
     f->topo = *t;
@@ -127,14 +124,13 @@ Federation *fed_create(const Topology *t, const OuterConfig *oc, size_t n, const
     f->drop = *drop;
     f->link = *link;
     f->fault.silo = -1;
-    f->codec = codec;
     f->active = t->is_leader || t->is_server;
     if (!f->active) return f;
 
     int S = f->S;
     f->holds_outer = t->with_server ? t->is_server : t->is_leader;
     if (f->holds_outer) outer_init(&f->outer, oc, n);
-    f->tp = transport_create(&f->topo, link, codec);
+    f->tp = transport_create(&f->topo, link);
     f->last.participated = callocCheck((size_t)S, sizeof(int));
     f->last.dropped = callocCheck((size_t)S, sizeof(int));
     f->last.weight = callocCheck((size_t)S, sizeof(double));
@@ -275,10 +271,10 @@ int fed_sync(Federation *f, long round, const int *participating, const float *t
     if (!f->topo.is_server) x = leader_record(f, round, participating, theta_local, weight, theta_global, rec);
     agree(f, f->topo.is_server ? NULL : rec, st, &tr);
     if (!st->skipped) {
-        MeanJob job = {f->last.survivors, f->last.surv, f->last.p, theta_global, x, f->avg, f->n};
+        MeanJob job = {f->last.survivors, f->last.surv, f->last.p, x, f->avg, f->n};
         ops->weighted_mean(f->tp, &job, &tr);
         if (f->holds_outer) outer_step(&f->outer, theta_global, f->avg, f->n);
-        ops->broadcast(f->tp, theta_global, codec_fp32.encoded_bytes(f->n), &tr);
+        ops->broadcast(f->tp, theta_global, f->n * sizeof(float), &tr);
     }
     traffic_store(st, &tr);
     return st->skipped;
@@ -299,16 +295,16 @@ static void mean_everywhere(Federation *f, int s, const int *surv, const float *
 {
     const TransportOps *ops = transport_ops(f->tp);
     Traffic tr = traffic_of(st);
-    MeanJob job = {s, surv, p, NULL, x, out, n};
+    MeanJob job = {s, surv, p, x, out, n};
     ops->weighted_mean(f->tp, &job, &tr);
-    ops->broadcast(f->tp, out, codec_fp32.encoded_bytes(n), &tr);
+    ops->broadcast(f->tp, out, n * sizeof(float), &tr);
     traffic_store(st, &tr);
 }
 
 void fed_mean(Federation *f, const float *x_local, float *x_mean, size_t n, RoundStats *st)
 {
     require_active(f, "fed_mean");
-    transport_check_count(f->codec, n);
+    transport_check_count(n, n * sizeof(float));
     RoundStats scratch;
     if (!st) {
         st = &scratch;
@@ -326,7 +322,7 @@ void fed_mean(Federation *f, const float *x_local, float *x_mean, size_t n, Roun
 void fed_allreduce_mean(Federation *f, float *g, size_t n, RoundStats *st)
 {
     require_active(f, "fed_allreduce_mean");
-    transport_check_count(f->codec, n);
+    transport_check_count(n, n * sizeof(float));
     RoundStats scratch;
     if (!st) st = &scratch;
     stats_reset(f, st, -1, 1);

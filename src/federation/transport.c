@@ -5,14 +5,13 @@
 #include <limits.h>
 #include <stdlib.h>
 
-Transport *transport_create(const Topology *topo, const LinkConfig *link, const Codec *codec)
+Transport *transport_create(const Topology *topo, const LinkConfig *link)
 {
     Transport *t = callocCheck(1, sizeof *t);
     t->ops = topo->with_server ? &transport_server_ops : &transport_allreduce_ops;
     t->topo = topo;
     t->S = topo->num_silos;
     t->link = *link;
-    t->codec = codec;
     // The four count arrays in one block.
     t->sc = mallocCheck(4 * (size_t)t->S * sizeof(int));
     t->sd = t->sc + t->S;
@@ -33,12 +32,11 @@ void transport_free(Transport *t)
 
 const TransportOps *transport_ops(const Transport *t) { return t->ops; }
 
-void transport_check_count(const Codec *codec, size_t n)
+void transport_check_count(size_t n, size_t bytes)
 {
-    size_t bytes = codec->encoded_bytes(n);
-    if (bytes > (size_t)INT_MAX || codec_fp32.encoded_bytes(n) > (size_t)INT_MAX)
-        PHOTON_FATAL("a vector of %zu values (%zu bytes as %s) exceeds one MPI message (%d bytes)", n,
-                     bytes, codec->name, INT_MAX);
+    if (bytes > (size_t)INT_MAX || n > (size_t)INT_MAX / sizeof(float))
+        PHOTON_FATAL("a vector of %zu values (%zu bytes) exceeds one MPI message (%d bytes)", n,
+                     bytes > n * sizeof(float) ? bytes : n * sizeof(float), INT_MAX);
 }
 
 int mpi_count(size_t bytes)

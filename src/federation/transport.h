@@ -10,8 +10,9 @@
  * Determinism: the weighted mean is summed in ascending silo order (the survivors' order) with
  * the same float operations by whichever rank owns an element,
  *     acc = p_first·x_first;  acc += p_k·x_k  (k ascending)
- * (transport_accumulate), so both topologies give bitwise the same mean. Silos' vectors travel
- * through the Transport's codec (codec.h); results (means, the new θ) travel as fp32.
+ * (transport_accumulate), so both topologies give bitwise the same mean. weighted_mean moves
+ * float vectors (the lossless path: θ_k's own floats, codec.h); results (means, the new θ) travel
+ * as fp32.
  *
  * Adding a topology: one file filling a TransportOps, one line in transport_create. */
 #ifndef PHOTON_TRANSPORT_H
@@ -37,7 +38,6 @@ typedef struct {
     int s;
     const int *surv;   // (s) survivors, ascending silo order
     const float *p;    // (s) their weights
-    const float *ref;  // (n) the reference every rank holds (codec.h), or NULL for 0
     const float *x;    // (n) this leader's vector; read only when it is a survivor
     float *out;        // (n) the mean, on the ranks that aggregate (see weighted_mean); may equal x
     size_t n;
@@ -60,12 +60,12 @@ typedef struct {
     void (*weighted_mean)(Transport *t, const MeanJob *job, Traffic *tr);
 } TransportOps;
 
-/* Local. The topology's transport, moving silo vectors with `codec`; topo and codec must outlive
- * it. Only leaders and the server create one. */
-Transport *transport_create(const Topology *topo, const LinkConfig *link, const Codec *codec);
+/* Local. The topology's transport; topo must outlive it. Only leaders and the server create one. */
+Transport *transport_create(const Topology *topo, const LinkConfig *link);
 void transport_free(Transport *t);
 const TransportOps *transport_ops(const Transport *t);
-/* Stops the run when one vector of n values cannot travel in one MPI message (int byte counts). */
-void transport_check_count(const Codec *codec, size_t n);
+/* Stops the run when one message of `bytes` (a vector of n floats, or its largest encoding) cannot
+ * travel in one MPI message (int byte counts). */
+void transport_check_count(size_t n, size_t bytes);
 
 #endif

@@ -12,7 +12,6 @@ struct Transport {
     const Topology *topo;
     int S;
     LinkConfig link;
-    const Codec *codec;
     int *sc, *sd, *rc, *rd; // (S) MPI_Alltoallv / MPI_Allgatherv byte counts and displacements
     void *send, *recv;      // encoded bytes out and in
     void *dec;              // floats: one decoded vector or chunk

@@ -3,6 +3,8 @@
  * and broadcasts what the leaders need. */
 #include "transport_impl.h"
 
+#include <string.h>
+
 // Point-to-point tag of the uploads to the server (the only p2p traffic on server_inter).
 #define FED_TAG 7302
 
@@ -40,26 +42,23 @@ static void server_broadcast(Transport *t, void *buf, size_t bytes, Traffic *tr)
  * decoding and accumulating into out as each arrives. */
 static void server_weighted_mean(Transport *t, const MeanJob *job, Traffic *tr)
 {
-    const Codec *c = t->codec;
-    const size_t n = job->n, bytes = c->encoded_bytes(n);
+    const size_t n = job->n, bytes = n * sizeof(float);
     Phase ph = {0};
     if (t->topo->is_server) {
         unsigned char *recv = transport_scratch(&t->recv, &t->recv_cap, bytes);
-        float *x = transport_scratch(&t->dec, &t->dec_cap, codec_fp32.encoded_bytes(n));
+        float *x = transport_scratch(&t->dec, &t->dec_cap, bytes);
         for (int j = 0; j < job->s; j++) {
             PHASE_MPI(&ph, MPI_Recv(recv, mpi_count(bytes), MPI_BYTE, job->surv[j], FED_TAG,
                                     t->topo->server_inter, MPI_STATUS_IGNORE));
             tr->bytes_recv += bytes;
-            c->decode(job->ref, recv, 0, n, x);
+            memcpy(x, recv, bytes); // (alignment)
             transport_accumulate(job->out, x, n, job->p[j], j == 0);
         }
     } else {
         int i_survive = 0;
         for (int j = 0; j < job->s; j++) i_survive |= job->surv[j] == t->topo->silo;
         if (i_survive) {
-            unsigned char *send = transport_scratch(&t->send, &t->send_cap, bytes);
-            c->encode(job->ref, job->x, 0, n, send);
-            PHASE_MPI(&ph, MPI_Send(send, mpi_count(bytes), MPI_BYTE, 0, FED_TAG, t->topo->server_inter));
+            PHASE_MPI(&ph, MPI_Send(job->x, mpi_count(bytes), MPI_BYTE, 0, FED_TAG, t->topo->server_inter));
             tr->bytes_sent += bytes;
         }
     }
