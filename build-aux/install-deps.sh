@@ -4,7 +4,7 @@
 set -eu
 pkgs="build-essential autoconf automake libtool pkg-config
  libopenmpi-dev openmpi-bin libhdf5-openmpi-dev hdf5-tools libopenblas-openmp-dev
- libgsl-dev libglib2.0-dev libpcre2-dev libinih-dev libssl-dev
+ libgsl-dev librandom123-dev libglib2.0-dev libpcre2-dev libinih-dev libssl-dev
  python3-torch python3-h5py python3-numpy python3-matplotlib ca-certificates
  slurm-wlm munge libjansson-dev
  clang libclang-rt-14-dev libomp-14-dev"

@@ -5,12 +5,15 @@
 #include <stdio.h>
 #include <string.h>
 
-const char *const codec_names[] = {"fp32", "bf16", "int8", "int4", "topk", NULL};
+#define CODEC_NAME_(kind, name, table) name,
+const char *const codec_names[] = {CODEC_REGISTRY(CODEC_NAME_) NULL};
+#undef CODEC_NAME_
 const char *const codec_scale_names[] = {"bf16", "fp32", NULL};
 const char *const codec_rounding_names[] = {"nearest", "stochastic", NULL};
 
-// The codecs implemented so far, in CodecKind order (NULL: not yet).
-static const Codec *const codecs[CODEC_NUM_KINDS] = {&codec_fp32};
+#define CODEC_TABLE_(kind, name, table) [kind] = &table,
+static const Codec *const codecs[CODEC_NUM_KINDS] = {CODEC_REGISTRY(CODEC_TABLE_)};
+#undef CODEC_TABLE_
 
 const Codec *codec_of(CodecKind k)
 {
@@ -20,7 +23,7 @@ const Codec *codec_of(CodecKind k)
 const Codec *codec_lookup(const char *name)
 {
     for (int i = 0; i < CODEC_NUM_KINDS; i++)
-        if (codecs[i] && strcmp(codecs[i]->name, name) == 0) return codecs[i];
+        if (strcmp(codecs[i]->name, name) == 0) return codecs[i];
     return NULL;
 }
 
