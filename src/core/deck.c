@@ -283,6 +283,13 @@ static int deck_check(const Deck *d, const ParseState *ps, int *line, char *err,
     *line = line_of(ps, "federation", "fault_silo");
     if (d->fault_silo >= d->silos)
         return set_error(err, errlen, "federation.fault_silo = %d is not a silo (0..%d)", d->fault_silo, d->silos - 1);
+    *line = line_of(ps, "compress", "topk_values");
+    if (d->topk_values == CODEC_TOPK)
+        return set_error(err, errlen, "compress.topk_values = topk: the kept values need a value codec (fp32, bf16, int8 or int4)");
+    *line = line_of(ps, "compress", "codec");
+    if (d->codec != CODEC_FP32 && d->mode != MODE_FEDERATED)
+        return set_error(err, errlen, "compress.codec = %s needs federation.mode = federated (the %s baseline exchanges fp32)",
+                         codec_names[d->codec], run_mode_names[d->mode]);
     *line = line_of(ps, "run", "precision");
     if (d->precision == PRECISION_BF16 && d->device != DEVICE_CUDA)
         return set_error(err, errlen, "run.precision = bf16 needs run.device = cuda");

@@ -9,6 +9,7 @@
 #include <stdio.h>
 
 #include "link.h"  /* LinkEmulation, link_emulation_names */
+#include "codec.h" /* CodecKind, codec_names */
 #include "outer.h" /* OuterKind, outer_names */
 
 #define DECK_STR_MAX 512
@@ -16,7 +17,8 @@
 
 /* The enumerated keys' values are defined once, with their names, by their owners:
  * InnerOptimizer (optim.h), RunMode, TopologyKind, InnerState (run_config.h), DeviceKind and
- * PrecisionKind (backend_kinds.h), OuterKind (outer.h), LinkEmulation (link.h). */
+ * PrecisionKind (backend_kinds.h), OuterKind (outer.h), LinkEmulation (link.h), CodecKind,
+ * CodecScale and CodecRounding (codec.h). */
 typedef struct Deck {
     /* [model] */
     int layers, heads, channels, seq_len, vocab_size, bias;
@@ -54,6 +56,15 @@ typedef struct Deck {
     /* [link] */
     double bandwidth_mbps, latency_ms;
     int emulate; /* LinkEmulation */
+    /* [compress] */
+    int codec;       /* CodecKind */
+    int codec_block;
+    int codec_scale; /* CodecScale */
+    double topk_fraction;
+    int topk_values; /* CodecKind */
+    int rounding;    /* CodecRounding */
+    int error_feedback;
+    long codec_seed;
     /* [eval] */
     int eval_every;
     long eval_tokens;

@@ -1,7 +1,7 @@
 /* deck_keys.c: the table of every deck key: its section, name, type, field, default, range and
  * meaning. The single source of truth: the parser (deck.c), `photon train --help`, doc/deck.md's
  * reference and the effective deck (deck_print.c) all read it. Enumerated keys take their names
- * from the enum's owner (optim.h, run_config.h, backend_kinds.h, outer.h, link.h). */
+ * from the enum's owner (optim.h, run_config.h, backend_kinds.h, outer.h, link.h, codec.h). */
 #include "deck_keys.h"
 
 #include <limits.h>
@@ -67,6 +67,15 @@ const DeckKey deck_keys[] = {
     {"link", "latency_ms", K_DOUBLE, F(latency_ms), "10", 0, BIG, NULL, "one-way latency of the inter-silo links, milliseconds, charged once per communication phase (doc/federation.md)"},
     {"link", "emulate", K_ENUM, F(emulate), "model", 0, 0, link_emulation_names, "off: count bytes only; model: also add the modeled transfer time to a modeled wall clock; sleep: really delay inter-silo transfers to the link's speed"},
 
+    {"compress", "codec", K_ENUM, F(codec), "fp32", 0, 0, codec_names, "what a silo's pseudo-gradient travels as (federated mode): fp32 (lossless, today's exact averaging), bf16, int8 or int4 (absmax scale per block), topk (the largest values only); doc/federation.md gives each layout and its bytes"},
+    {"compress", "block", K_INT, F(codec_block), "256", 1, 1 << 30, NULL, "int8, int4 (and topk_values int8/int4): values sharing one absmax scale"},
+    {"compress", "scale", K_ENUM, F(codec_scale), "bf16", 0, 0, codec_scale_names, "how a block's scale is stored: bf16 (rounded up, 2 bytes) or fp32 (4 bytes); counted in the bytes"},
+    {"compress", "topk_fraction", K_DOUBLE, F(topk_fraction), "0.01", 1e-9, 1, NULL, "topk: fraction of the values kept (those of largest magnitude)"},
+    {"compress", "topk_values", K_ENUM, F(topk_values), "fp32", 0, 0, codec_names, "topk: how the kept values are coded: fp32, bf16, int8 or int4"},
+    {"compress", "rounding", K_ENUM, F(rounding), "nearest", 0, 0, codec_rounding_names, "bf16, int8, int4: nearest, or stochastic (unbiased; a counter-based RNG keyed by compress.seed, identical on every run and rank count)"},
+    {"compress", "error_feedback", K_BOOL, F(error_feedback), "true", 0, 1, NULL, "each silo keeps what compression lost (its residual) and adds it to its next pseudo-gradient; saved in checkpoints"},
+    {"compress", "seed", K_LONG, F(codec_seed), "11", 0, BIG, NULL, "seed of stochastic rounding"},
+
     {"eval", "every", K_INT, F(eval_every), "10", 0, INT_MAX, NULL, "rounds between validations of the global model (0 = only at the end)"},
     {"eval", "tokens", K_LONG, F(eval_tokens), "32768", 0, BIG, NULL, "validation tokens scored per evaluation, spread evenly over the sources (0 = all)"},
 
@@ -82,5 +91,5 @@ const DeckKey deck_keys[] = {
 const size_t deck_num_keys = sizeof deck_keys / sizeof deck_keys[0];
 _Static_assert(sizeof deck_keys / sizeof deck_keys[0] <= DECK_KEYS_MAX, "raise DECK_KEYS_MAX");
 
-const char *const section_order[] = {"model", "optim", "data", "run", "federation", "link", "eval", "checkpoint"};
+const char *const section_order[] = {"model", "optim", "data", "run", "federation", "compress", "link", "eval", "checkpoint"};
 const size_t deck_num_sections = sizeof section_order / sizeof section_order[0];

@@ -30,6 +30,12 @@ void run_config_from_deck(RunConfig *rc, const Deck *d)
     };
     rc->outer = (OuterConfig){.kind = (OuterKind)d->outer, .lr = (float)d->outer_lr, .momentum = (float)d->outer_momentum,
                               .beta1 = (float)d->outer_beta1, .beta2 = (float)d->outer_beta2, .tau = (float)d->outer_tau};
+    rc->compress = (CompressConfig){
+        .codec = {.kind = (CodecKind)d->codec, .block = d->codec_block, .scale = (CodecScale)d->codec_scale,
+                  .topk_fraction = d->topk_fraction, .topk_values = (CodecKind)d->topk_values,
+                  .rounding = (CodecRounding)d->rounding, .seed = (uint64_t)d->codec_seed},
+        .error_feedback = d->error_feedback,
+    };
     rc->link = (LinkConfig){.bandwidth_mbps = d->bandwidth_mbps, .latency_ms = d->latency_ms,
                             .emulate = (LinkEmulation)d->emulate};
     rc->ckpt = (CkptPolicy){.every = d->ckpt_every, .keep = d->ckpt_keep, .dir = d->ckpt_dir,

@@ -10,6 +10,7 @@
 #define PHOTON_RUN_CONFIG_H
 
 #include "backend_kinds.h"
+#include "codec.h"
 #include "fedavg.h"
 #include "gpt.h"
 #include "link.h"
@@ -77,6 +78,7 @@ typedef struct {
     LRSchedule schedule;
     FedConfig fed;
     OuterConfig outer;
+    CompressConfig compress;   // [compress] (fedavg.h)
     LinkConfig link;
     CkptPolicy ckpt;
     EvalConfig eval;

@@ -29,10 +29,30 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "codec.h"
 #include "link.h"
 #include "outer.h"
 #include "round_policy.h"
 #include "topology.h"
+
+/* [compress]: what the silos' pseudo-gradients travel as (codec.h).
+ *
+ * codec = fp32 keeps the exact path above (θ_k's floats by reduce-scatter, θ̄, the new θ as
+ * fp32). Any lossy codec takes the compressed path, identical in both topologies:
+ *   uplink    survivor k encodes u_k = Δ_k + e_k (e_k: its residual, 0 without error feedback);
+ *             Δ̄ = Σ_k p_k·decode(u_k) (ascending silo order) on the aggregating ranks
+ *   outer     θ̄ = θ − Δ̄; the outer optimizer gives θ'; U = θ − θ'
+ *   downlink  the holder(s) of the outer state encode U + e_down (e_down: the downlink residual);
+ *             every rank applies θ ← θ − decode(·)   (server: the server broadcasts the payload;
+ *             allreduce: every leader computed the same payload, nothing moves)
+ * Error feedback: a survivor of a round that was not skipped keeps e_k ← u_k − decode(u_k); a
+ * dropped silo's residual is cleared; otherwise it is kept. The downlink's e_down likewise.
+ * fed_mean (inner_state = average) encodes the moments themselves (no residual) and sends the
+ * mean down the same way. */
+typedef struct {
+    CodecConfig codec;
+    int error_feedback;
+} CompressConfig;
 
 /* One exchange's outcome. Everything but the per-rank counters (bytes_sent, bytes_recv,
  * comm_seconds) is identical on every leader and on the server. The arrays belong to the
@@ -54,6 +74,14 @@ typedef struct {
     uint64_t bytes_total;  // by all ranks over inter-silo links (the formulas of link.h)
     double comm_seconds;   // this rank's wall time in inter-silo MPI calls (+ LINK_SLEEP delays)
     double modeled_seconds; // the link model's time for this traffic (0 with LINK_OFF)
+    // The compressed path (compressed = 1; all zero for fp32): per silo, as its header said.
+    int compressed;
+    int *codec;            // (S) CodecKind of its payload (-1 when it sent none)
+    double *payload_bytes; // (S) its pseudo-gradient's encoded bytes
+    double *comp_error;    // (S) ‖u − decode(encode(u))‖ / ‖u‖ of what it encoded
+    double *residual_norm; // (S) ‖e_k‖ after the round (0 without error feedback)
+    double down_bytes;     // the downlink payload's bytes
+    double down_error;     // its relative compression error
 } RoundStats;
 
 typedef struct Federation Federation;
@@ -71,6 +99,12 @@ int fed_config_check(const Topology *t, const OuterConfig *oc, const DropPolicy 
  * server only (server topology). No faults until fed_set_fault. */
 Federation *fed_create(const Topology *t, const OuterConfig *oc, size_t n, const DropPolicy *drop,
                        const LinkConfig *link);
+/* Choose the codec (copies cc; NULL: fp32). Call before the first exchange, on the same ranks. */
+void fed_set_compress(Federation *f, const CompressConfig *cc);
+/* The error-feedback residuals this rank holds (n floats, to checkpoint or restore), or NULL:
+ * a leader's own e_k, and the downlink's e_down on the holder(s) of the outer state. */
+float *fed_residual(Federation *f);
+float *fed_residual_down(Federation *f);
 /* Install fault injection (copies fc and its rounds); fc->silo < 0 or fc NULL: none. */
 void fed_set_fault(Federation *f, const FaultConfig *fc);
 void fed_free(Federation *f);

@@ -90,6 +90,21 @@ LinkPhase link_to_server(int senders, size_t bytes_each)
     return p;
 }
 
+LinkPhase link_allgather_payloads(const uint64_t *bytes, int S)
+{
+    LinkPhase p = {0, 0};
+    if (S < 2) return p;
+    uint64_t sum = 0;
+    for (int r = 0; r < S; r++) sum += bytes[r];
+    for (int r = 0; r < S; r++) {
+        uint64_t up = (uint64_t)(S - 1) * bytes[r], down = sum - bytes[r];
+        if (up > p.busiest_bytes) p.busiest_bytes = up;
+        if (down > p.busiest_bytes) p.busiest_bytes = down;
+    }
+    p.total_bytes = sum * (uint64_t)(S - 1);
+    return p;
+}
+
 LinkPhase link_from_server(int S, size_t bytes_each)
 {
     LinkPhase p = {0, 0};

@@ -57,6 +57,9 @@ LinkPhase link_allgather_records(int S, size_t record_bytes);
 LinkPhase link_reduce_scatter(uint64_t payload_bytes, uint64_t chunk_bytes, int s);
 LinkPhase link_allgather_chunks(uint64_t payload_bytes, uint64_t chunk_bytes, int s, int S);
 LinkPhase link_to_server(int senders, size_t bytes_each);
+/* All-gather of S payloads of bytes[r] each (0 for a rank that sends none): total Σ_r b_r (S−1);
+ * busiest: the largest of a rank's uplink (S−1)·b_r and its downlink Σ_{q≠r} b_q. */
+LinkPhase link_allgather_payloads(const uint64_t *bytes, int S);
 LinkPhase link_from_server(int S, size_t bytes_each);
 
 /* Monotonic wall clock in nanoseconds (the clock LINK_SLEEP sleeps on). */

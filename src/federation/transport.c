@@ -66,6 +66,20 @@ void transport_accumulate(float *acc, const float *x, size_t cnt, float p, int f
     }
 }
 
+void transport_decode_accumulate(Transport *t, const PayloadJob *job, int silo, const double *hdr,
+                                 const void *payload, float p, int first)
+{
+    CodecConfig cc = *job->codec;
+    cc.kind = (CodecKind)hdr[HDR_CODEC];
+    const Codec *c = codec_of(cc.kind);
+    const size_t bytes = (size_t)hdr[HDR_BYTES];
+    float *x = transport_scratch(&t->dec, &t->dec_cap, job->n * sizeof(float));
+    if (!c || c->decode(&cc, payload, bytes, job->n, x) != 0)
+        PHOTON_FATAL("silo %d's payload (%zu bytes, codec %s) does not decode as %zu values: a corrupt "
+                     "transfer or mismatched [compress] settings", silo, bytes, c ? c->name : "?", job->n);
+    transport_accumulate(job->out, x, job->n, p, first);
+}
+
 void phase_end(const Transport *t, Phase *ph, LinkPhase cost, Traffic *tr)
 {
     double modeled = link_phase_seconds(&t->link, cost);

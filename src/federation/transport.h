@@ -43,6 +43,24 @@ typedef struct {
     size_t n;
 } MeanJob;
 
+/* The lossy path: a weighted mean of encoded payloads (codec.h) of varying size. Each survivor's
+ * header (PAYLOAD_HDR doubles: its payload's bytes, its CodecKind, its compression error and
+ * residual norm, fedavg.h) travels first, then the payloads themselves. */
+enum { HDR_BYTES, HDR_CODEC, HDR_ERROR, HDR_RESIDUAL, PAYLOAD_HDR };
+
+typedef struct {
+    int s;
+    const int *surv;          // (s) survivors, ascending silo order
+    const float *p;           // (s) their weights
+    const double *hdr;        // (PAYLOAD_HDR) this leader's header; read only when a survivor
+    const void *payload;      // its hdr[HDR_BYTES] encoded bytes
+    const CodecConfig *codec; // the decode settings (each payload's kind comes from its header)
+    double *hdrs;             // (S × PAYLOAD_HDR) out, on every leader and the server: every
+                              // survivor's header (zeros for the others)
+    float *out;               // (n) Σ_j p_j·decode(payload_j), on the aggregating ranks
+    size_t n;
+} PayloadJob;
+
 typedef struct Transport Transport;
 
 typedef struct {
@@ -58,6 +76,11 @@ typedef struct {
      * reduce-scatter by MPI_Alltoallv, each chunk summed by its owner, then MPI_Allgatherv), or the
      * server (the survivors upload, the server sums as they arrive; follow with broadcast). */
     void (*weighted_mean)(Transport *t, const MeanJob *job, Traffic *tr);
+    /* job->out = Σ_j p_j·decode(payload_{surv_j}), decoded and summed in ascending silo order, on
+     * the aggregating ranks. allreduce: the headers, then the payloads, all-gathered by every
+     * leader (MPI_Allgather, MPI_Allgatherv); server: the headers gathered and broadcast back, then
+     * the survivors send their payloads, the server decodes and sums as they arrive. A payload that does not decode stops the run naming the silo. */
+    void (*payload_mean)(Transport *t, const PayloadJob *job, Traffic *tr);
 } TransportOps;
 
 /* Local. The topology's transport; topo must outlive it. Only leaders and the server create one. */

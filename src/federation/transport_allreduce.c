@@ -95,9 +95,47 @@ static void allreduce_weighted_mean(Transport *t, const MeanJob *job, Traffic *t
 #undef CHUNK_OFF
 }
 
+/* The headers (one MPI_Allgather), then the payloads (one MPI_Allgatherv of their varying sizes);
+ * every leader decodes all s and sums them in canonical order. */
+static void allreduce_payload_mean(Transport *t, const PayloadJob *job, Traffic *tr)
+{
+    const int S = t->S, me = t->topo->silo;
+    int i_survive = 0;
+    for (int j = 0; j < job->s; j++) i_survive |= job->surv[j] == me;
+    double zero[PAYLOAD_HDR] = {0};
+    Phase ph = {0};
+    PHASE_MPI(&ph, MPI_Allgather(i_survive ? job->hdr : zero, PAYLOAD_HDR, MPI_DOUBLE, job->hdrs, PAYLOAD_HDR,
+                                 MPI_DOUBLE, t->topo->leaders));
+    tr->bytes_sent += (uint64_t)(S - 1) * PAYLOAD_HDR * sizeof(double);
+    tr->bytes_recv += (uint64_t)(S - 1) * PAYLOAD_HDR * sizeof(double);
+    phase_end(t, &ph, link_allgather_records(S, PAYLOAD_HDR * sizeof(double)), tr);
+
+    uint64_t *bytes = transport_scratch(&t->send, &t->send_cap, (size_t)S * sizeof(uint64_t));
+    size_t total = 0;
+    for (int r = 0; r < S; r++) {
+        bytes[r] = (uint64_t)job->hdrs[(size_t)r * PAYLOAD_HDR + HDR_BYTES];
+        t->rc[r] = mpi_count(bytes[r]);
+        t->rd[r] = mpi_count(total);
+        total += bytes[r];
+    }
+    unsigned char *recv = transport_scratch(&t->recv, &t->recv_cap, total);
+    ph = (Phase){0};
+    PHASE_MPI(&ph, MPI_Allgatherv(job->payload, t->rc[me], MPI_BYTE, recv, t->rc, t->rd, MPI_BYTE, t->topo->leaders));
+    tr->bytes_sent += (uint64_t)(S - 1) * bytes[me];
+    for (int r = 0; r < S; r++)
+        if (r != me) tr->bytes_recv += bytes[r];
+    phase_end(t, &ph, link_allgather_payloads(bytes, S), tr);
+
+    for (int j = 0; j < job->s; j++) {
+        const int r = job->surv[j];
+        transport_decode_accumulate(t, job, r, job->hdrs + (size_t)r * PAYLOAD_HDR, recv + t->rd[r], job->p[j], j == 0);
+    }
+}
+
 const TransportOps transport_allreduce_ops = {
     .name = "allreduce",
     .gather_records = allreduce_gather_records,
     .broadcast = allreduce_broadcast,
     .weighted_mean = allreduce_weighted_mean,
+    .payload_mean = allreduce_payload_mean,
 };

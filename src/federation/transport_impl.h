@@ -43,6 +43,10 @@ typedef struct {
 /* Close a phase: model its time, sleep the difference under LINK_SLEEP, account everything. */
 void phase_end(const Transport *t, Phase *ph, LinkPhase cost, Traffic *tr);
 
+/* Decode the payload of silo `silo` (its header hdr) and accumulate p·x into job->out. */
+void transport_decode_accumulate(Transport *t, const PayloadJob *job, int silo, const double *hdr,
+                                 const void *payload, float p, int first);
+
 /* A byte count as an MPI int count (transport_check_count keeps vectors within it). */
 int mpi_count(size_t bytes);
 

@@ -44,6 +44,8 @@ typedef struct {
     OuterKind outer;
     int local_steps;
     long steps;
+    CodecKind codec;           // [compress] codec (fp32: no compression state)
+    int error_feedback;        // [compress] error_feedback
     const char *data_file;     // absolute
     const char *deck_text;     // the deck as given ("" if none)
     const char *overrides;     // the command-line overrides ("" if none)
@@ -69,6 +71,8 @@ typedef struct {
     float *adam_m, *adam_v;    // (n) this rank's inner AdamW moments (its silo's, replicated)
     long *adam_t;              // inner optimizer steps taken
     OuterOpt *outer;           // this rank's outer optimizer (fed_outer), or NULL
+    float *residual;           // (n) a leader's error-feedback residual e_k (fed_residual), or NULL
+    float *residual_down;      // (n) the downlink residual on the outer state's holder, or NULL
     LoaderCursor *cursor;      // this rank's loader cursor, or NULL (the server)
     CkptState *state;
 } CkptView;

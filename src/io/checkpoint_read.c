@@ -91,7 +91,7 @@ done:
 /* The root attributes: all present, matching attrs_sha256, and in range, so that a reader can
  * trust them (a huge `round` would overflow round * local_steps). Fills the shape of what the
  * datasets must hold. */
-typedef struct { int federated; OuterKind outer; int64_t n, silos, world; } CkptShape;
+typedef struct { int federated, compressed, residuals; OuterKind outer; int64_t n, silos, world; } CkptShape;
 
 static int verify_root(hid_t f, const char *path, CkptShape *sh, char *err, size_t errlen)
 {
@@ -112,7 +112,10 @@ static int verify_root(hid_t f, const char *path, CkptShape *sh, char *err, size
         return -1;
     }
     sh->federated = !strcmp(mode, run_mode_names[MODE_FEDERATED]);
-    if (h5_attrs_check(f, ckpt_root_attrs, ckpt_root_attr_count(sh->federated), msg, sizeof msg)) {
+    /* A compressed run's file has the codec attributes, sealed with the rest: deleting them
+     * breaks the seal rather than hiding the residuals. */
+    sh->compressed = sh->federated && H5Aexists(f, "codec") > 0;
+    if (h5_attrs_check(f, ckpt_root_attrs, ckpt_root_attr_count(sh->federated, sh->compressed), msg, sizeof msg)) {
         snprintf(err, errlen, "%s: %s (a damaged or edited checkpoint)", path, msg);
         return -1;
     }
@@ -161,6 +164,19 @@ static int verify_root(hid_t f, const char *path, CkptShape *sh, char *err, size
     if (offset < 0 || !(tokens >= 0) || tokens > 1e30) {
         snprintf(err, errlen, "%s: root attribute metrics_offset = %lld or tokens_seen = %g is out of range", path, (long long)offset, tokens);
         return -1;
+    }
+    sh->residuals = 0;
+    if (sh->compressed) {
+        char codec[64];
+        int64_t ef = 0;
+        h5_attr_read_string_buf(f, "codec", codec, sizeof codec);
+        h5_attr_read_int(f, "error_feedback", &ef, msg, sizeof msg);
+        if (!codec_lookup(codec) || codec_lookup(codec)->lossless || (ef != 0 && ef != 1)) {
+            snprintf(err, errlen, "%s: root attributes codec = '%s', error_feedback = %lld are not a lossy codec of this photon "
+                     "and 0 or 1", path, codec, (long long)ef);
+            return -1;
+        }
+        sh->residuals = (int)ef;
     }
     sh->n = n;
     sh->silos = S;
@@ -211,6 +227,9 @@ static int verify_file(const char *path, int all, char *err, size_t errlen)
             outer_dset_name(name, sizeof name, *st);
             if (verify_dataset(f, path, name, 1, 1, n, err, errlen)) goto done;
         }
+    if (sh.residuals && (verify_dataset(f, path, "compress/residual", 2, S, n, err, errlen) ||
+                         verify_dataset(f, path, "compress/residual_down", 1, 1, n, err, errlen)))
+        goto done;
     rc = 0;
 done:
     if (f >= 0) H5Fclose(f);
@@ -293,6 +312,25 @@ static int check_compatible(hid_t f, const char *path, const CkptView *v, char *
         {"optimizer", "optim.optimizer", inner_optimizer_names[d->optimizer]},
         {"outer", "federation.outer", outer_kind_name(d->outer)},
     };
+    /* The codec: absent in the file means fp32 (no compression state). */
+    const char *codec_have = "fp32";
+    char codec_buf[64];
+    if (H5Aexists(f, "codec") > 0 && !h5_attr_read_string_buf(f, "codec", codec_buf, sizeof codec_buf)) codec_have = codec_buf;
+    const int compressed = ckpt_compressed(d);
+    if (strcmp(codec_have, codec_names[d->codec]) && (compressed || strcmp(codec_have, "fp32"))) {
+        snprintf(err, errlen, "%s: written with compress.codec = %s, this run has %s; a resumed run cannot change compress.codec "
+                 "(set it back, or start a new run in another [run] dir)", path, codec_have, codec_names[d->codec]);
+        return -1;
+    }
+    if (compressed) {
+        int64_t ef = -1;
+        h5_attr_read_int(f, "error_feedback", &ef, msg, sizeof msg);
+        if (ef != d->error_feedback) {
+            snprintf(err, errlen, "%s: written with compress.error_feedback = %s, this run has %s; a resumed run cannot change it "
+                     "(set it back, or start a new run in another [run] dir)", path, ef ? "on" : "off", d->error_feedback ? "on" : "off");
+            return -1;
+        }
+    }
     for (size_t i = 0; i < sizeof strs / sizeof *strs; i++) {
         if (h5_attr_read_string_buf(f, strs[i].attr, s, sizeof s)) {
             snprintf(err, errlen, "%s: root attribute '%s' is missing", path, strs[i].attr);
@@ -381,6 +419,13 @@ int ckpt_read(CkptView *v, const char *path, char *err, size_t errlen)
             if (read_row(f, path, name, H5T_NATIVE_FLOAT, 1, n, 0, outer_state(v->outer, outer_states[i]), err, errlen))
                 failed = 1;
         }
+    }
+    if (!failed && ckpt_compressed(d) && d->error_feedback) {
+        if (v->residual && read_row(f, path, "compress/residual", H5T_NATIVE_FLOAT, S, n, (hsize_t)t->silo, v->residual, err, errlen))
+            failed = 1;
+        if (!failed && v->residual_down &&
+            read_row(f, path, "compress/residual_down", H5T_NATIVE_FLOAT, 1, n, 0, v->residual_down, err, errlen))
+            failed = 1;
     }
     if (photon_any_failed(failed, MPI_COMM_WORLD)) {
         if (!failed) snprintf(err, errlen, "%s: another rank could not read its part of the checkpoint", path);

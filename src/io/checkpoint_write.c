@@ -212,8 +212,12 @@ static int write_attrs(hid_t f, const CkptView *v, int64_t outer_t)
     rc |= h5_attr_write_double(f, "last_val_loss", s->last_val_loss);
     rc |= h5_attr_write_int(f, "metrics_offset", s->metrics_offset);
     if (d->mode == MODE_FEDERATED) rc |= h5_attr_write_int(f, "outer_t", outer_t);
+    if (ckpt_compressed(d)) {
+        rc |= h5_attr_write_fixed_string(f, "codec", codec_names[d->codec]);
+        rc |= h5_attr_write_int(f, "error_feedback", d->error_feedback);
+    }
     /* Last: the SHA-256 of every attribute above, as the file holds them. */
-    if (!rc) rc |= h5_attrs_seal(f, ckpt_root_attrs, ckpt_root_attr_count(d->mode == MODE_FEDERATED));
+    if (!rc) rc |= h5_attrs_seal(f, ckpt_root_attrs, ckpt_root_attr_count(d->mode == MODE_FEDERATED, ckpt_compressed(d)));
     return rc ? -1 : 0;
 }
 
@@ -245,9 +249,11 @@ static int write_all(hid_t f, const CkptView *v, char *err, size_t errlen)
     int bad = write_attrs(f, v, outer_t);
     if (bad) snprintf(err, errlen, "cannot write the root attributes");
     if (agreed_failure(bad, err, errlen)) goto done;
-    const char *groups[] = {"inner", "loader", "deck", "outer"};
-    for (int i = 0; i < 4; i++) {
+    const int residuals = ckpt_compressed(d) && d->error_feedback;
+    const char *groups[] = {"inner", "loader", "deck", "outer", "compress"};
+    for (int i = 0; i < 5; i++) {
         if (i == 3 && !outer_state_names(d)[0]) continue;
+        if (i == 4 && !residuals) continue;
         hid_t g = H5Gcreate2(f, groups[i], H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
         if (g < 0) snprintf(err, errlen, "cannot create group /%s", groups[i]);
         else H5Gclose(g);
@@ -288,6 +294,18 @@ static int write_all(hid_t f, const CkptView *v, char *err, size_t errlen)
         if (agreed_failure(dset_write(f, dxpl, &os, err, errlen), err, errlen)) goto done;
     }
 
+    /* Error feedback's residuals: each silo's row from its leader, the downlink's from the outer
+     * state's owner (every holder has the same bits). */
+    if (residuals) {
+        DsetWrite rs = {"compress/residual", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 4, 2, (hsize_t)S, v->n, my_silo, v->residual};
+        const int owner = me == outer_owner(t) && v->residual_down;
+        DsetWrite rd = {"compress/residual_down", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 4, 1, 1, v->n, owner ? 0 : -1,
+                        owner ? v->residual_down : NULL};
+        if (agreed_failure(dset_write(f, dxpl, &rs, err, errlen), err, errlen) ||
+            agreed_failure(dset_write(f, dxpl, &rd, err, errlen), err, errlen))
+            goto done;
+    }
+
     /* Provenance: the deck as given, the overrides, the effective deck (rank 0 writes them). */
     const char *texts[3] = {d->deck_text ? d->deck_text : "", d->overrides ? d->overrides : "",
                             d->effective ? d->effective : ""};
@@ -318,6 +336,7 @@ static double ckpt_bytes(const CkptView *v)
     const double n = (double)v->n, S = v->topo->num_silos, P = v->topo->world_size;
     int outer = 0;
     for (const char *const *st = outer_state_names(d); *st; st++) outer++;
+    if (ckpt_compressed(d) && d->error_feedback) outer += 1 + (int)S; // the residuals
     double bytes = 4 * n * (1 + 2 * S + outer) + S * (8 + 16) + P * 16 + SHA256_LEN * (2 * S + 3 * S + P + 4 + outer);
     bytes += strlen(d->deck_text ? d->deck_text : "") + strlen(d->overrides ? d->overrides : "") +
              strlen(d->effective ? d->effective : "");

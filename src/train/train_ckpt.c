@@ -27,7 +27,8 @@ void train_identity(Trainer *tr)
     tr->effective = effective_deck(&tr->deck);
     tr->id = (RunIdentity){.config = tr->model.config, .mode = c->fed.mode, .topology = c->fed.topology,
                            .optimizer = c->inner.kind, .outer = c->outer.kind, .local_steps = c->fed.local_steps,
-                           .steps = c->run.steps, .data_file = tr->data_file_abs, .deck_text = tr->deck.deck_text,
+                           .steps = c->run.steps, .codec = c->compress.codec.kind,
+                           .error_feedback = c->compress.error_feedback, .data_file = tr->data_file_abs, .deck_text = tr->deck.deck_text,
                            .overrides = tr->deck.overrides, .effective = tr->effective};
 }
 
@@ -45,7 +46,11 @@ static CkptView trainer_view(Trainer *tr, LoaderCursor *cursor)
         /* The server's copy of the global weights is theta_global (its model is not updated). */
         v.params = tr->theta_global;
     }
-    if (tr->fed) v.outer = fed_outer(tr->fed);
+    if (tr->fed) {
+        v.outer = fed_outer(tr->fed);
+        v.residual = fed_residual(tr->fed);
+        v.residual_down = fed_residual_down(tr->fed);
+    }
     return v;
 }
 

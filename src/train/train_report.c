@@ -105,6 +105,25 @@ void report_round(Trainer *tr, const RoundTally *t, long step, const int *partic
     g_string_append(flags, ",\"dropped\":");
     append_int_list(flags, st->dropped, S);
     g_string_append_printf(flags, ",\"skipped\":%d", st->skipped);
+    if (st->compressed) {
+        // Per silo (null where it sent nothing this round): codec, bytes, error, residual norm.
+        g_string_append(flags, ",\"codec\":[");
+        for (int k = 0; k < S; k++) {
+            const int c = st->codec[k];
+            g_string_append_printf(flags, "%s%s%s%s", k ? "," : "", c >= 0 ? "\"" : "", c >= 0 ? codec_names[c] : "null",
+                                   c >= 0 ? "\"" : "");
+        }
+        const double *lists[] = {st->payload_bytes, st->comp_error, st->residual_norm};
+        const char *names[] = {"payload_bytes", "comp_error", "residual_norm"};
+        for (int l = 0; l < 3; l++) {
+            g_string_append_printf(flags, "],\"%s\":[", names[l]);
+            for (int k = 0; k < S; k++) {
+                if (st->codec[k] < 0) g_string_append_printf(flags, "%snull", k ? "," : "");
+                else g_string_append_printf(flags, "%s%.9g", k ? "," : "", lists[l][k]);
+            }
+        }
+        g_string_append_printf(flags, "],\"down_bytes\":%.0f,\"down_error\":%.9g", st->down_bytes, st->down_error);
+    }
     metrics_record(&tr->metrics,
                    "\"type\":\"round\",\"round\":%ld,\"step\":%ld,\"tokens\":%.0f,\"train_loss\":%.6f,\"bytes\":%.0f,\"bytes_per_silo\":%.0f,"
                    "\"bytes_total\":%.0f,\"comm_s\":%.4f,\"modeled_comm_s\":%.4f,\"compute_s\":%.4f,\"round_s\":%.4f,\"modeled_wall_s\":%.4f,%s",

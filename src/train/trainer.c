@@ -121,6 +121,7 @@ static int setup_federation(Trainer *tr, char *err, size_t errlen)
         } else {
             tr->fed = fed_create(&tr->topo, &c->outer, n, &c->fed.drop, &c->link);
             fed_set_fault(tr->fed, &c->fed.fault);
+            if (c->fed.mode == MODE_FEDERATED) fed_set_compress(tr->fed, &c->compress);
         }
         if (c->fed.mode == MODE_FEDERATED) {
             tr->theta_global = mallocCheck(n * sizeof(float));
