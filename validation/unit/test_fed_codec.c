@@ -56,6 +56,11 @@ static unsigned char *encode(const CodecConfig *c, const float *x, size_t n, uin
     return out;
 }
 
+static uint32_t le32_of(const unsigned char *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
 static int bytes_equal(const unsigned char *got, const unsigned char *want, size_t n, const char *what)
 {
     for (size_t i = 0; i < n; i++)
@@ -215,6 +220,15 @@ static void test_int8_vectors(void)
     p = encode(&c, int_x, 10, 0, &bytes);
     CHECK(bytes == sizeof want_fp32 && bytes_equal(p, want_fp32, sizeof want_fp32, "int8 fp32"),
           "int8 fp32-scale payload (%zu bytes)", bytes);
+    free(p);
+
+    // non-finite inputs: the scale ignores them, NaN encodes as 0, ±inf as ±127
+    float odd[4] = {NAN, INFINITY, -INFINITY, 127};
+    p = encode(&c, odd, 4, 0, &bytes);
+    CHECK(bytes == 8 && le32_of(p) == 0x3f800000 && (int8_t)p[4] == 0 && (int8_t)p[5] == 127 &&
+              (int8_t)p[6] == -127 && (int8_t)p[7] == 127,
+          "int8 of NaN, inf, -inf, 127: scale 0x%08x, q %d %d %d %d", le32_of(p), (int8_t)p[4],
+          (int8_t)p[5], (int8_t)p[6], (int8_t)p[7]);
     free(p);
 
     // nearest ties go to even: with a = 127 the scale is exactly 1
@@ -389,11 +403,6 @@ static void test_int_stochastic(void)
     free(y);
 }
 
-static uint32_t le32(const unsigned char *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
 static CodecConfig topk_config(double fraction, CodecKind values)
 {
     CodecConfig c = config(CODEC_TOPK, 4, CODEC_SCALE_BF16, CODEC_ROUND_NEAREST);
@@ -410,8 +419,8 @@ static void test_topk_selection(void)
     CodecConfig c = topk_config(2.0 / 6, CODEC_FP32);
     size_t bytes;
     unsigned char *p = encode(&c, x, 6, 0, &bytes);
-    CHECK(bytes == 5 + 1 + 8 && p[0] == 0 && le32(p + 1) == 2 && p[5] == 0x06,
-          "topk ties: %zu bytes, flag %d, k %u, bitmap 0x%02x", bytes, p[0], le32(p + 1), p[5]);
+    CHECK(bytes == 5 + 1 + 8 && p[0] == 0 && le32_of(p + 1) == 2 && p[5] == 0x06,
+          "topk ties: %zu bytes, flag %d, k %u, bitmap 0x%02x", bytes, p[0], le32_of(p + 1), p[5]);
     CHECK(codec_topk.decode(&c, p, bytes, 6, y) == 0, "topk decode");
     CHECK(y[0] == 0 && y[1] == -3 && y[2] == 3 && y[3] == 0 && y[4] == 0 && y[5] == 0,
           "topk ties decode: %g %g %g %g %g %g", y[0], y[1], y[2], y[3], y[4], y[5]);
@@ -424,7 +433,7 @@ static void test_topk_selection(void)
     for (size_t t = 0; t < sizeof ks / sizeof ks[0]; t++) {
         CodecConfig ck = topk_config(ks[t].f, CODEC_FP32);
         p = encode(&ck, z, ks[t].n, 0, &bytes);
-        CHECK(le32(p + 1) == ks[t].k, "topk f %g n %zu: k %u, want %zu", ks[t].f, ks[t].n, le32(p + 1), ks[t].k);
+        CHECK(le32_of(p + 1) == ks[t].k, "topk f %g n %zu: k %u, want %zu", ks[t].f, ks[t].n, le32_of(p + 1), ks[t].k);
         free(p);
     }
     free(z);
@@ -447,8 +456,8 @@ static void test_topk_index_codings(void)
     CodecConfig c = topk_config(0.1, CODEC_FP32);
     size_t bytes;
     unsigned char *p = encode(&c, x, N, 0, &bytes);
-    CHECK(bytes == 509 && p[0] == 1 && le32(p + 1) == 100 && le32(p + 5) == 100 && p[9] == 0 && p[10] == 10,
-          "sparse topk: %zu bytes, flag %d, k %u, L %u", bytes, p[0], le32(p + 1), le32(p + 5));
+    CHECK(bytes == 509 && p[0] == 1 && le32_of(p + 1) == 100 && le32_of(p + 5) == 100 && p[9] == 0 && p[10] == 10,
+          "sparse topk: %zu bytes, flag %d, k %u, L %u", bytes, p[0], le32_of(p + 1), le32_of(p + 5));
     CHECK(codec_topk.decode(&c, p, bytes, N, y) == 0, "sparse topk decode");
     int ok = 1;
     for (int i = 0; i < N; i++) ok &= y[i] == (i % 10 == 0 ? x[i] : 0.0f);
@@ -458,7 +467,7 @@ static void test_topk_index_codings(void)
     // dense: k = 500, delta >= 4 + 500 bytes, bitmap 125: 5 + 125 + 2000
     c = topk_config(0.5, CODEC_FP32);
     p = encode(&c, x, N, 0, &bytes);
-    CHECK(bytes == 2130 && p[0] == 0 && le32(p + 1) == 500, "dense topk: %zu bytes, flag %d", bytes, p[0]);
+    CHECK(bytes == 2130 && p[0] == 0 && le32_of(p + 1) == 500, "dense topk: %zu bytes, flag %d", bytes, p[0]);
     free(p);
 
     // n = 80 (bitmap 10 bytes), the k first values kept, gaps 0, 1, 1, ...: k = 6 gives delta
