@@ -6,8 +6,9 @@
  *
  *   fp32   n IEEE floats, lossless (4n bytes)
  *   bf16   n bfloat16 values, round-to-nearest-even or stochastic (2n bytes)
- *   int8   per block of `block` values one absmax scale s = max|x|/127 (stored as bf16, rounded
- *          UP so no value clips, or fp32), then q = round(x/s) in [-127, 127] (n + ⌈n/block⌉·sb)
+ *   int8   per block of `block` values one absmax scale s = max|x|/127 (stored as bf16 or fp32,
+ *          rounded UP to the storage so no value clips), then q = round(x/s) in [-127, 127]
+ *          (n + ⌈n/block⌉·sb)
  *   int4   as int8 with q in [-7, 7], two values per byte, low nibble first (⌈n/2⌉ + ⌈n/block⌉·sb)
  *   topk   the k = ⌈topk_fraction·n⌉ values of largest |x| (ties: lower index first); the indices
  *          as a bitmap (⌈n/8⌉ bytes) or delta-coded LEB128 gaps, whichever is smaller (a one-byte
@@ -69,7 +70,8 @@ typedef struct {
     /* out (max_bytes(c, n)) <- x (n); returns the bytes written. stream: which vector this is
      * (stochastic rounding's counter; ignored otherwise). */
     size_t (*encode)(const CodecConfig *c, const float *x, size_t n, uint64_t stream, void *out);
-    /* x (n) <- the payload in (bytes long); 0, or -1 for a payload encode could not have made. */
+    /* x (n) <- the payload in (bytes long); 0, or -1 for a payload encode could not have made
+     * (x is then unspecified). */
     int (*decode)(const CodecConfig *c, const void *in, size_t bytes, size_t n, float *x);
 } Codec;
 

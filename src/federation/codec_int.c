@@ -33,8 +33,8 @@ static float finite_absmax(const float *x, size_t len)
     uint32_t m = 0;
     for (size_t i = 0; i < len; i++) {
         uint32_t v = codec_bits_of(x[i]) & 0x7fffffffu;
-        v = v < 0x7f800000u ? v : 0;
-        m = v > m ? v : m;
+        v &= -(uint32_t)(v < 0x7f800000u); // a mask: GCC vectorises this, not `v < inf ? v : 0`
+        m = m > v ? m : v;
     }
     return codec_float_of_bits(m);
 }
@@ -75,19 +75,32 @@ static void write_scales(const CodecConfig *c, int qmax, const float *x, size_t 
     }
 }
 
-// q <- the quantized x (len values of one block with scale s); w: their random words, or NULL
-// for nearest rounding.
-static void quantize(const float *x, size_t len, float s, int qmax, const uint32_t *w, int8_t *q)
+// The int of t clamped to [-qmax, qmax]; 0 where the input x is a NaN. The clamp is written so
+// that a NaN t becomes qmax (never an out-of-range conversion), the NaN test is on x: the form
+// GCC vectorises best (about 3x faster than testing t).
+static inline int8_t clamped(double t, double qmax, float x)
 {
-    double d = s > 0 ? s : 1.0, m = qmax;
-    for (size_t i = 0; i < len; i++) {
-        double t = (double)x[i] / d;
-        t = w ? floor(t + (double)codec_uniform_of_word(w[i])) : rint(t);
-        t = t > m ? m : t;
-        t = t < -m ? -m : t;
-        t = t == t ? t : 0; // NaN
-        q[i] = (int8_t)t;
-    }
+    t = t < qmax ? t : qmax;
+    t = t > -qmax ? t : -qmax;
+    int32_t q = (int32_t)t;
+    return (int8_t)(x == x ? q : 0);
+}
+
+// q <- the quantized x (len values of one block with scale s), nearest rounding. Two loops
+// without a branch inside (nearest, stochastic): what GCC vectorises well.
+static void quantize_nearest(const float *restrict x, size_t len, float s, int qmax, int8_t *restrict q)
+{
+    double d = s > 0 ? s : 1.0;
+    for (size_t i = 0; i < len; i++) q[i] = clamped(rint((double)x[i] / d), qmax, x[i]);
+}
+
+// The same, stochastic rounding with the values' random words w.
+static void quantize_stochastic(const float *restrict x, size_t len, float s, int qmax,
+                                const uint32_t *restrict w, int8_t *restrict q)
+{
+    double d = s > 0 ? s : 1.0;
+    for (size_t i = 0; i < len; i++)
+        q[i] = clamped(floor((double)x[i] / d + (double)codec_uniform_of_word(w[i])), qmax, x[i]);
 }
 
 // q (len) <- the quantized values lo .. lo + len − 1 of x (one chunk), with the scales in place.
@@ -101,7 +114,10 @@ static void quantize_chunk(const CodecConfig *c, int qmax, const float *x, size_
     for (size_t b = lo / B; b * B < lo + len; b++) {
         size_t s0 = b * B > lo ? b * B : lo, s1 = (b + 1) * B < lo + len ? (b + 1) * B : lo + len;
         float s = codec_float_of_bits(scale_bits_at(scales, c->scale, b));
-        quantize(x + s0, s1 - s0, s, qmax, stochastic ? w + (s0 - lo) : NULL, q + (s0 - lo));
+        if (stochastic)
+            quantize_stochastic(x + s0, s1 - s0, s, qmax, w + (s0 - lo), q + (s0 - lo));
+        else
+            quantize_nearest(x + s0, s1 - s0, s, qmax, q + (s0 - lo));
     }
 }
 
