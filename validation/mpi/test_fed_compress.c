@@ -184,7 +184,10 @@ int main(int argc, char **argv)
                     for (int k = 0; k < S; k++) ref += p[k] * xs[k][i];
                     e_mean = fmax(e_mean, fabs(got[i] - ref));
                 }
-                CHECK(cc.codec.kind == CODEC_TOPK || e_mean < 0.2, "fed_mean off the exact mean by %g", e_mean);
+                // Two quantizations (each silo's, then the mean's downlink) of unit Gaussians: at
+                // most s/2 each with s = absmax/qmax of a block of 64 (absmax < 4 here).
+                const double bound = cc.codec.kind == CODEC_INT4 ? 4.0 / 7 : cc.codec.kind == CODEC_INT8 ? 4.0 / 127 : 0.05;
+                CHECK(cc.codec.kind == CODEC_TOPK || e_mean <= bound, "fed_mean off the exact mean by %g (bound %g)", e_mean, bound);
                 if (out) fwrite(got, sizeof(float), N, out);
             }
         }

@@ -1,0 +1,44 @@
+#!/bin/bash
+# compress_frontier.sh: final validation perplexity against inter-silo bytes for every codec
+# ([compress]), on Brown by genre, 4 silos x 1 rank, at one token budget (doc/results.md,
+# "Compression"). Writes runs under OUT (default runs/frontier), frontier.md (the table: ppl,
+# bytes, the ratio to ddp's bytes) and frontier.png.
+#
+#   bash benchmarks/compress_frontier.sh [OUT] [STEPS]      (STEPS 400: 819,200 tokens)
+#
+# The federated recipe is the best one found by hand for this budget with the inner moments kept
+# (nesterov 0.7 / 0.5, inner lr 1e-3; doc/results.md); H = 20 and 50; every codec with and without
+# error feedback. ONLY=REGEX runs only the matching names; runs already complete are skipped.
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+out=${1:-runs/frontier}
+steps=${2:-400}
+photon=${PHOTON:-build/photon}
+brown=$(bash build-aux/fetch-brown.sh | tail -n 1)
+mkdir -p "$out" cache
+data=cache/brown-4silos-by-source.h5
+[ -f "$data" ] || "$photon" prep -q --format brown --vocab-size 4096 --silos 4 --partition by-source -o "$data" "$brown"
+. build-aux/blas-env.sh
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMP_NUM_THREADS=1
+recipe="federation.outer=nesterov federation.outer_lr=0.7 federation.outer_momentum=0.5 optim.lr=1e-3"
+run() { # NAME ARGS...
+  local name=$1; shift
+  [[ $name =~ ${ONLY:-.} ]] || return 0
+  if grep -q '"type":"end"' "$out/$name/metrics.jsonl" 2>/dev/null; then echo "== $name (done)"; return 0; fi
+  echo "== $name"
+  mpirun --oversubscribe -np 4 "$photon" train inputs/brown-federated.deck data.file="$data" run.dir="$out/$name" \
+    run.steps="$steps" eval.every=0 eval.tokens=0 "$@" > "$out/$name.log" 2>&1 || { tail "$out/$name.log"; exit 1; }
+  grep '^done' "$out/$name.log"
+}
+run ddp federation.mode=ddp optim.lr=1e-3 federation.local_steps=20
+for H in 20 50; do
+  run fp32-H$H $recipe federation.local_steps=$H
+  for codec in bf16 int8 int4 "topk compress.topk_values=int8"; do
+    name=$(echo "$codec" | cut -d' ' -f1)
+    run $name-H$H $recipe federation.local_steps=$H compress.codec=$codec
+    run $name-noef-H$H $recipe federation.local_steps=$H compress.codec=$codec compress.error_feedback=false
+  done
+done
+/usr/bin/python3 benchmarks/frontier.py "$out" > "$out/frontier.md"
+cat "$out/frontier.md"
