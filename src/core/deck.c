@@ -283,6 +283,24 @@ static int deck_check(const Deck *d, const ParseState *ps, int *line, char *err,
     *line = line_of(ps, "federation", "fault_silo");
     if (d->fault_silo >= d->silos)
         return set_error(err, errlen, "federation.fault_silo = %d is not a silo (0..%d)", d->fault_silo, d->silos - 1);
+    *line = line_of(ps, "federation", "fragments");
+    if (d->fragments > 1 || d->overlap_steps > 0) {
+        if (d->mode != MODE_FEDERATED)
+            return set_error(err, errlen, "federation.fragments = %d / overlap_steps = %d need federation.mode = federated", d->fragments, d->overlap_steps);
+        if (d->local_steps % d->fragments)
+            return set_error(err, errlen, "federation.local_steps = %d is not a multiple of federation.fragments = %d (fragment f syncs at step f*H/F of each round)",
+                             d->local_steps, d->fragments);
+        if (d->overlap_steps >= d->local_steps / d->fragments) {
+            *line = line_of(ps, "federation", "overlap_steps");
+            return set_error(err, errlen, "federation.overlap_steps = %d must be below local_steps/fragments = %d (a fragment's merge lands before the next fragment syncs)",
+                             d->overlap_steps, d->local_steps / d->fragments);
+        }
+        if (d->clients_per_round > 0 && d->clients_per_round < d->silos)
+            return set_error(err, errlen, "federation.fragments/overlap_steps with client sampling (clients_per_round = %d) is not supported: every silo takes part in every fragment's sync",
+                             d->clients_per_round);
+        if (d->inner_state != INNER_KEEP)
+            return set_error(err, errlen, "federation.fragments/overlap_steps need federation.inner_state = keep (each fragment syncs at its own step: there is no moment of the round to reset or average the whole inner state)");
+    }
     *line = line_of(ps, "compress", "topk_values");
     if (d->topk_values == CODEC_TOPK)
         return set_error(err, errlen, "compress.topk_values = topk: the kept values need a value codec (fp32, bf16, int8 or int4)");

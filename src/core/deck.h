@@ -53,6 +53,8 @@ typedef struct Deck {
     int fault_rounds[DECK_LIST_MAX];
     int num_fault_rounds;
     double fault_prob;
+    int fragments, overlap_steps;
+    double mix_alpha;
     /* [link] */
     double bandwidth_mbps, latency_ms;
     int emulate; /* LinkEmulation */

@@ -63,6 +63,10 @@ const DeckKey deck_keys[] = {
     {"federation", "fault_rounds", K_INTLIST, F(fault_rounds), "", 0, INT_MAX, NULL, "fault injection: comma-separated rounds (0-based) at which fault_silo fails"},
     {"federation", "fault_prob", K_DOUBLE, F(fault_prob), "0", 0, 1, NULL, "fault injection: probability that fault_silo fails in any round"},
 
+    {"federation", "fragments", K_INT, F(fragments), "1", 1, 64, NULL, "streaming sync (Streaming DiLoCo): the parameters split into this many fragments (layer-strided, doc/federation.md); fragment f syncs at local steps = f*H/F (mod H), so each exchange moves 1/F of the model; local_steps must be a multiple"},
+    {"federation", "overlap_steps", K_INT, F(overlap_steps), "0", 0, INT_MAX, NULL, "a fragment's new global values are merged into the local model this many local steps after its exchange (tau < local_steps/fragments), so that the exchange hides behind compute in the modeled wall clock"},
+    {"federation", "mix_alpha", K_DOUBLE, F(mix_alpha), "0", 0, 0.999999, NULL, "at a fragment's merge: theta_local = alpha*theta_local + (1-alpha)*theta_global (0: replace, today's rule)"},
+
     {"link", "bandwidth_mbps", K_DOUBLE, F(bandwidth_mbps), "1000", 1e-6, BIG, NULL, "bandwidth of each inter-silo link, megabits per second"},
     {"link", "latency_ms", K_DOUBLE, F(latency_ms), "10", 0, BIG, NULL, "one-way latency of the inter-silo links, milliseconds, charged once per communication phase (doc/federation.md)"},
     {"link", "emulate", K_ENUM, F(emulate), "model", 0, 0, link_emulation_names, "off: count bytes only; model: also add the modeled transfer time to a modeled wall clock; sleep: really delay inter-silo transfers to the link's speed"},

@@ -27,6 +27,9 @@ void run_config_from_deck(RunConfig *rc, const Deck *d)
         .drop = {.outlier_factor = d->outlier_factor, .min_clients = d->min_clients},
         .fault = {.silo = d->fault_silo, .rounds = d->fault_rounds, .num_rounds = d->num_fault_rounds,
                   .prob = d->fault_prob, .seed = (unsigned long)d->sample_seed},
+        .fragments = d->fragments,
+        .overlap_steps = d->overlap_steps,
+        .mix_alpha = (float)d->mix_alpha,
     };
     rc->outer = (OuterConfig){.kind = (OuterKind)d->outer, .lr = (float)d->outer_lr, .momentum = (float)d->outer_momentum,
                               .beta1 = (float)d->outer_beta1, .beta2 = (float)d->outer_beta2, .tau = (float)d->outer_tau};

@@ -37,6 +37,9 @@ typedef struct {
     unsigned long sample_seed;
     DropPolicy drop;
     FaultConfig fault;         // fault.rounds points into the Deck, which outlives the run
+    int fragments;             // F: streaming sync (src/train/fragments.h); 1 = the whole model
+    int overlap_steps;         // τ: local steps between a fragment's exchange and its merge
+    float mix_alpha;           // α of the merge
 } FedConfig;
 
 /* [checkpoint] and run.stop_after_rounds. */

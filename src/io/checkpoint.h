@@ -46,6 +46,7 @@ typedef struct {
     long steps;
     CodecKind codec;           // [compress] codec (fp32: no compression state)
     int error_feedback;        // [compress] error_feedback
+    int fragments, overlap_steps; // [federation] streaming sync (1, 0: none)
     const char *data_file;     // absolute
     const char *deck_text;     // the deck as given ("" if none)
     const char *overrides;     // the command-line overrides ("" if none)
@@ -73,6 +74,8 @@ typedef struct {
     OuterOpt *outer;           // this rank's outer optimizer (fed_outer), or NULL
     float *residual;           // (n) a leader's error-feedback residual e_k (fed_residual), or NULL
     float *residual_down;      // (n) the downlink residual on the outer state's holder, or NULL
+    float *local_params;       // streaming sync: (n) this rank's own model (params is θ_global), or NULL
+    int64_t *frag_state;       // streaming sync: (fragments, 3) every rank (fragments.h)
     LoaderCursor *cursor;      // this rank's loader cursor, or NULL (the server)
     CkptState *state;
 } CkptView;

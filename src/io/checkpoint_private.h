@@ -22,7 +22,8 @@ static inline void outer_dset_name(char *buf, size_t len, const char *state) { s
 
 /* Every root attribute of a checkpoint, in the order of the bytes that attrs_sha256 hashes
  * (h5util.h; doc/formats.md, "Checkpoint file"). outer_t exists in federated mode only; codec and
- * error_feedback, last, only in a federated run with a lossy codec ([compress]). */
+ * error_feedback only in a federated run with a lossy codec ([compress]); fragments and
+ * overlap_steps only with streaming sync (fragments > 1 or overlap_steps > 0). */
 static const H5AttrSpec ckpt_root_attrs[] = {
     {"format", H5A_STRING}, {"format_version", H5A_INT}, {"num_layers", H5A_INT}, {"num_heads", H5A_INT},
     {"channels", H5A_INT}, {"max_seq_len", H5A_INT}, {"vocab_size", H5A_INT}, {"bias", H5A_INT},
@@ -30,12 +31,22 @@ static const H5AttrSpec ckpt_root_attrs[] = {
     {"outer", H5A_STRING}, {"data_file", H5A_STRING}, {"num_silos", H5A_INT}, {"silo_size", H5A_INT},
     {"world_size", H5A_INT}, {"local_steps", H5A_INT}, {"steps", H5A_INT}, {"round", H5A_INT}, {"step", H5A_INT},
     {"tokens_seen", H5A_DOUBLE}, {"modeled_wall_s", H5A_DOUBLE}, {"inter_bytes_total", H5A_DOUBLE},
-    {"compute_s_total", H5A_DOUBLE}, {"last_val_loss", H5A_DOUBLE}, {"metrics_offset", H5A_INT}, {"outer_t", H5A_INT},
-    {"codec", H5A_STRING}, {"error_feedback", H5A_INT},
+    {"compute_s_total", H5A_DOUBLE}, {"last_val_loss", H5A_DOUBLE}, {"metrics_offset", H5A_INT},
 };
-static inline size_t ckpt_root_attr_count(int federated, int compressed)
+static const H5AttrSpec ckpt_federated_attrs[] = {{"outer_t", H5A_INT}};
+static const H5AttrSpec ckpt_compress_attrs[] = {{"codec", H5A_STRING}, {"error_feedback", H5A_INT}};
+static const H5AttrSpec ckpt_streaming_attrs[] = {{"fragments", H5A_INT}, {"overlap_steps", H5A_INT}};
+#define CKPT_ATTRS_MAX 40
+
+/* The list a file of this kind seals, into out (CKPT_ATTRS_MAX); returns its length. */
+static inline size_t ckpt_root_attr_list(int federated, int compressed, int streaming, H5AttrSpec *out)
 {
-    return sizeof ckpt_root_attrs / sizeof *ckpt_root_attrs - (!federated ? 3 : !compressed ? 2 : 0);
+    size_t k = 0;
+    for (size_t i = 0; i < sizeof ckpt_root_attrs / sizeof *ckpt_root_attrs; i++) out[k++] = ckpt_root_attrs[i];
+    if (federated) out[k++] = ckpt_federated_attrs[0];
+    for (int i = 0; federated && compressed && i < 2; i++) out[k++] = ckpt_compress_attrs[i];
+    for (int i = 0; federated && streaming && i < 2; i++) out[k++] = ckpt_streaming_attrs[i];
+    return k;
 }
 
 /* Whether the run compresses (a lossy codec in federated mode): its checkpoints hold the codec
@@ -44,6 +55,14 @@ static inline size_t ckpt_root_attr_count(int federated, int compressed)
 static inline int ckpt_compressed(const RunIdentity *d)
 {
     return d->mode == MODE_FEDERATED && d->codec != CODEC_FP32;
+}
+
+/* Whether the run syncs in fragments: its checkpoints also hold /fragments/local (S, n: each
+ * silo's own model; /params is θ_global) and /fragments/state (F, 3: each fragment's pending
+ * merge step, last sync step and outer steps). */
+static inline int ckpt_streaming(const RunIdentity *d)
+{
+    return d->mode == MODE_FEDERATED && (d->fragments > 1 || d->overlap_steps > 0);
 }
 
 typedef struct { long round; char name[64]; } CkptEntry;

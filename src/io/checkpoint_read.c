@@ -91,7 +91,7 @@ done:
 /* The root attributes: all present, matching attrs_sha256, and in range, so that a reader can
  * trust them (a huge `round` would overflow round * local_steps). Fills the shape of what the
  * datasets must hold. */
-typedef struct { int federated, compressed, residuals; OuterKind outer; int64_t n, silos, world; } CkptShape;
+typedef struct { int federated, compressed, residuals, streaming; int64_t fragments; OuterKind outer; int64_t n, silos, world; } CkptShape;
 
 static int verify_root(hid_t f, const char *path, CkptShape *sh, char *err, size_t errlen)
 {
@@ -115,7 +115,10 @@ static int verify_root(hid_t f, const char *path, CkptShape *sh, char *err, size
     /* A compressed run's file has the codec attributes, sealed with the rest: deleting them
      * breaks the seal rather than hiding the residuals. */
     sh->compressed = sh->federated && H5Aexists(f, "codec") > 0;
-    if (h5_attrs_check(f, ckpt_root_attrs, ckpt_root_attr_count(sh->federated, sh->compressed), msg, sizeof msg)) {
+    sh->streaming = sh->federated && H5Aexists(f, "fragments") > 0;
+    H5AttrSpec list[CKPT_ATTRS_MAX];
+    const size_t nlist = ckpt_root_attr_list(sh->federated, sh->compressed, sh->streaming, list);
+    if (h5_attrs_check(f, list, nlist, msg, sizeof msg)) {
         snprintf(err, errlen, "%s: %s (a damaged or edited checkpoint)", path, msg);
         return -1;
     }
@@ -166,6 +169,17 @@ static int verify_root(hid_t f, const char *path, CkptShape *sh, char *err, size
         return -1;
     }
     sh->residuals = 0;
+    sh->fragments = 1;
+    if (sh->streaming) {
+        int64_t tau = 0;
+        h5_attr_read_int(f, "fragments", &sh->fragments, msg, sizeof msg);
+        h5_attr_read_int(f, "overlap_steps", &tau, msg, sizeof msg);
+        if (sh->fragments < 1 || sh->fragments > 64 || tau < 0 || tau >= v[3]) {
+            snprintf(err, errlen, "%s: root attributes fragments = %lld, overlap_steps = %lld are out of range", path,
+                     (long long)sh->fragments, (long long)tau);
+            return -1;
+        }
+    }
     if (sh->compressed) {
         char codec[64];
         int64_t ef = 0;
@@ -227,6 +241,9 @@ static int verify_file(const char *path, int all, char *err, size_t errlen)
             outer_dset_name(name, sizeof name, *st);
             if (verify_dataset(f, path, name, 1, 1, n, err, errlen)) goto done;
         }
+    if (sh.streaming && (verify_dataset(f, path, "fragments/local", 2, S, n, err, errlen) ||
+                         verify_dataset(f, path, "fragments/state", 1, 1, 3 * (hsize_t)sh.fragments, err, errlen)))
+        goto done;
     if (sh.residuals && (verify_dataset(f, path, "compress/residual", 2, S, n, err, errlen) ||
                          verify_dataset(f, path, "compress/residual_down", 1, 1, n, err, errlen)))
         goto done;
@@ -312,6 +329,19 @@ static int check_compatible(hid_t f, const char *path, const CkptView *v, char *
         {"optimizer", "optim.optimizer", inner_optimizer_names[d->optimizer]},
         {"outer", "federation.outer", outer_kind_name(d->outer)},
     };
+    /* Streaming sync: absent in the file means whole rounds (fragments 1, overlap 0). */
+    int64_t frag_have = 1, tau_have = 0;
+    if (H5Aexists(f, "fragments") > 0) {
+        h5_attr_read_int(f, "fragments", &frag_have, msg, sizeof msg);
+        h5_attr_read_int(f, "overlap_steps", &tau_have, msg, sizeof msg);
+    }
+    const int64_t frag_want = ckpt_streaming(d) ? d->fragments : 1, tau_want = ckpt_streaming(d) ? d->overlap_steps : 0;
+    if (frag_have != frag_want || tau_have != tau_want) {
+        snprintf(err, errlen, "%s: written with federation.fragments = %lld, overlap_steps = %lld, this run has %lld, %lld; a "
+                 "resumed run cannot change them (set them back, or start a new run in another [run] dir)", path,
+                 (long long)frag_have, (long long)tau_have, (long long)frag_want, (long long)tau_want);
+        return -1;
+    }
     /* The codec: absent in the file means fp32 (no compression state). */
     const char *codec_have = "fp32";
     char codec_buf[64];
@@ -419,6 +449,12 @@ int ckpt_read(CkptView *v, const char *path, char *err, size_t errlen)
             if (read_row(f, path, name, H5T_NATIVE_FLOAT, 1, n, 0, outer_state(v->outer, outer_states[i]), err, errlen))
                 failed = 1;
         }
+    }
+    if (!failed && ckpt_streaming(d)) {
+        if (v->local_params && read_row(f, path, "fragments/local", H5T_NATIVE_FLOAT, S, n, (hsize_t)t->silo, v->local_params, err, errlen))
+            failed = 1;
+        if (!failed && read_row(f, path, "fragments/state", H5T_NATIVE_INT64, 1, 3 * (hsize_t)d->fragments, 0, v->frag_state, err, errlen))
+            failed = 1;
     }
     if (!failed && ckpt_compressed(d) && d->error_feedback) {
         if (v->residual && read_row(f, path, "compress/residual", H5T_NATIVE_FLOAT, S, n, (hsize_t)t->silo, v->residual, err, errlen))

@@ -216,8 +216,14 @@ static int write_attrs(hid_t f, const CkptView *v, int64_t outer_t)
         rc |= h5_attr_write_fixed_string(f, "codec", codec_names[d->codec]);
         rc |= h5_attr_write_int(f, "error_feedback", d->error_feedback);
     }
+    if (ckpt_streaming(d)) {
+        rc |= h5_attr_write_int(f, "fragments", d->fragments);
+        rc |= h5_attr_write_int(f, "overlap_steps", d->overlap_steps);
+    }
     /* Last: the SHA-256 of every attribute above, as the file holds them. */
-    if (!rc) rc |= h5_attrs_seal(f, ckpt_root_attrs, ckpt_root_attr_count(d->mode == MODE_FEDERATED, ckpt_compressed(d)));
+    H5AttrSpec list[CKPT_ATTRS_MAX];
+    const size_t nlist = ckpt_root_attr_list(d->mode == MODE_FEDERATED, ckpt_compressed(d), ckpt_streaming(d), list);
+    if (!rc) rc |= h5_attrs_seal(f, list, nlist);
     return rc ? -1 : 0;
 }
 
@@ -250,10 +256,11 @@ static int write_all(hid_t f, const CkptView *v, char *err, size_t errlen)
     if (bad) snprintf(err, errlen, "cannot write the root attributes");
     if (agreed_failure(bad, err, errlen)) goto done;
     const int residuals = ckpt_compressed(d) && d->error_feedback;
-    const char *groups[] = {"inner", "loader", "deck", "outer", "compress"};
-    for (int i = 0; i < 5; i++) {
+    const char *groups[] = {"inner", "loader", "deck", "outer", "compress", "fragments"};
+    for (int i = 0; i < 6; i++) {
         if (i == 3 && !outer_state_names(d)[0]) continue;
         if (i == 4 && !residuals) continue;
+        if (i == 5 && !ckpt_streaming(d)) continue;
         hid_t g = H5Gcreate2(f, groups[i], H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
         if (g < 0) snprintf(err, errlen, "cannot create group /%s", groups[i]);
         else H5Gclose(g);
@@ -306,6 +313,18 @@ static int write_all(hid_t f, const CkptView *v, char *err, size_t errlen)
             goto done;
     }
 
+    /* Streaming sync: each silo's own model from its leader, the fragments' state from the outer
+     * state's owner (the one rank that knows the outer steps). */
+    if (ckpt_streaming(d)) {
+        DsetWrite lp = {"fragments/local", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 4, 2, (hsize_t)S, v->n, my_silo, v->local_params};
+        const int owner = me == outer_owner(t);
+        DsetWrite fs = {"fragments/state", H5T_STD_I64LE, H5T_NATIVE_INT64, 8, 1, 1, 3 * (hsize_t)d->fragments,
+                        owner ? 0 : -1, owner ? v->frag_state : NULL};
+        if (agreed_failure(dset_write(f, dxpl, &lp, err, errlen), err, errlen) ||
+            agreed_failure(dset_write(f, dxpl, &fs, err, errlen), err, errlen))
+            goto done;
+    }
+
     /* Provenance: the deck as given, the overrides, the effective deck (rank 0 writes them). */
     const char *texts[3] = {d->deck_text ? d->deck_text : "", d->overrides ? d->overrides : "",
                             d->effective ? d->effective : ""};
@@ -337,6 +356,7 @@ static double ckpt_bytes(const CkptView *v)
     int outer = 0;
     for (const char *const *st = outer_state_names(d); *st; st++) outer++;
     if (ckpt_compressed(d) && d->error_feedback) outer += 1 + (int)S; // the residuals
+    if (ckpt_streaming(d)) outer += (int)S;                             // the silos' own models
     double bytes = 4 * n * (1 + 2 * S + outer) + S * (8 + 16) + P * 16 + SHA256_LEN * (2 * S + 3 * S + P + 4 + outer);
     bytes += strlen(d->deck_text ? d->deck_text : "") + strlen(d->overrides ? d->overrides : "") +
              strlen(d->effective ? d->effective : "");

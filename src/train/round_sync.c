@@ -91,7 +91,25 @@ void round_boundary(Trainer *tr, RoundTally *t, const int *participating, int ev
         mpiCheck(MPI_Allreduce(MPI_IN_PLACE, &t->compute_max, 1, MPI_DOUBLE, MPI_MAX, tr->workers));
     }
     memset(st, 0, sizeof *st);
-    if (c->fed.mode == MODE_FEDERATED) {
+    if (tr->frag) {
+        /* Streaming sync: the fragments synced during the round's steps (fragments.h). The round
+         * reports the last exchange's flags, all exchanges' bytes, and the modeled time that did
+         * not hide behind the overlap's τ steps of compute (the slowest silo's mean step). */
+        if (eval_now) evaluate_local(tr, local_loss);
+        if (t->frag_synced) *st = t->frag_st;
+        const double step_s = t->steps ? t->compute_max / (double)t->steps : 0.0;
+        const long last = c->run.steps - 1;
+        st->bytes_total = 0;
+        st->modeled_seconds = 0.0;
+        for (int i = 0; i < t->nfrag; i++) {
+            FragExchange *x = &t->frag_log[i];
+            const double hidden = x->step == last ? 0.0 : c->fed.overlap_steps * step_s;
+            x->exposed_s = x->modeled_s > hidden ? x->modeled_s - hidden : 0.0;
+            st->bytes_total += (uint64_t)x->bytes;
+            st->modeled_seconds += x->exposed_s;
+        }
+        st->comm_seconds = t->frag_comm_s;
+    } else if (c->fed.mode == MODE_FEDERATED) {
         if (eval_now) evaluate_local(tr, local_loss);
         double t0 = MPI_Wtime();
         federated_sync(tr, t->round, participating, st);

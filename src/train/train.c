@@ -47,17 +47,28 @@ static void train_round_steps(Trainer *tr, RoundTally *t)
     for (long h = 0; h < H && t->first_step + h < steps; h++) {
         const long step = t->first_step + h;
         t->steps++;
-        if (!t->active) continue;
-        double t0 = MPI_Wtime();
-        loader_next(tr->loader, tr->inputs, tr->targets);
-        StepResult r = train_step(tr, step);
-        t->compute_s += MPI_Wtime() - t0 - r.comm_s;
-        t->ddp_modeled += r.modeled_comm_s;
-        t->ddp_comm += r.comm_s;
-        t->ddp_bytes += r.bytes;
-        t->loss_sum += r.loss;
-        guard_step(tr, t, step, &r);
-        report_step(tr, t, step, h, &r);
+        if (t->active) {
+            double t0 = MPI_Wtime();
+            loader_next(tr->loader, tr->inputs, tr->targets);
+            StepResult r = train_step(tr, step);
+            t->compute_s += MPI_Wtime() - t0 - r.comm_s;
+            t->ddp_modeled += r.modeled_comm_s;
+            t->ddp_comm += r.comm_s;
+            t->ddp_bytes += r.bytes;
+            t->loss_sum += r.loss;
+            guard_step(tr, t, step, &r);
+            report_step(tr, t, step, h, &r);
+        }
+        /* Streaming sync: the fragments due after this step (every rank, the server too). */
+        if (tr->frag) {
+            double t0 = MPI_Wtime();
+            RoundStats st;
+            if (fragments_after_step(tr, t->round, step, t->frag_log, &t->nfrag, &st)) {
+                t->frag_st = st;
+                t->frag_synced = 1;
+            }
+            t->frag_comm_s += MPI_Wtime() - t0;
+        }
     }
     /* Back to the host for evaluation, the federation and checkpoints. */
     tr->backend.ops->download(&tr->backend);
@@ -126,7 +137,11 @@ static int run(Trainer *tr)
         guard_rc = guard_round(tr, &t, &st, &round, &last_val);
         if (guard_rc == 1) { guard_rc = 0; continue; }
         if (guard_rc) break;
-        if (eval_now) last_val = evaluate_global(tr, round, step + 1, c->fed.mode == MODE_FEDERATED ? local_loss : NULL);
+        if (eval_now) {
+            if (tr->frag) fragments_swap_global(tr); // the global model, not this silo's own
+            last_val = evaluate_global(tr, round, step + 1, c->fed.mode == MODE_FEDERATED ? local_loss : NULL);
+            if (tr->frag) fragments_swap_global(tr);
+        }
         /* leaders' RoundStats arrays belong to the federation; nothing to free here */
         stopped = round_checkpoint(tr, round, step, last_val, last_round, start_round, &ckpt_failed);
     }
@@ -134,6 +149,7 @@ static int run(Trainer *tr)
     if (!stopped && !guard_rc) {
         double val = last_val;
         mpiCheck(MPI_Bcast(&val, 1, MPI_DOUBLE, 0, MPI_COMM_WORLD));
+        if (tr->frag) fragments_swap_global(tr); // final.h5 is θ_global
         end_failed = report_end(tr, val) != 0;
     }
     free(participating);

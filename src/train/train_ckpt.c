@@ -28,7 +28,8 @@ void train_identity(Trainer *tr)
     tr->id = (RunIdentity){.config = tr->model.config, .mode = c->fed.mode, .topology = c->fed.topology,
                            .optimizer = c->inner.kind, .outer = c->outer.kind, .local_steps = c->fed.local_steps,
                            .steps = c->run.steps, .codec = c->compress.codec.kind,
-                           .error_feedback = c->compress.error_feedback, .data_file = tr->data_file_abs, .deck_text = tr->deck.deck_text,
+                           .error_feedback = c->compress.error_feedback, .fragments = c->fed.fragments,
+                           .overlap_steps = c->fed.overlap_steps, .data_file = tr->data_file_abs, .deck_text = tr->deck.deck_text,
                            .overrides = tr->deck.overrides, .effective = tr->effective};
 }
 
@@ -50,6 +51,16 @@ static CkptView trainer_view(Trainer *tr, LoaderCursor *cursor)
         v.outer = fed_outer(tr->fed);
         v.residual = fed_residual(tr->fed);
         v.residual_down = fed_residual_down(tr->fed);
+    }
+    if (tr->frag) {
+        /* Streaming sync: /params is θ_global (every rank holds it), each silo's own model
+         * travels beside it, and the fragments' federations show as one (fragments.h). */
+        v.params = tr->theta_global;
+        v.local_params = tr->topo.is_server ? NULL : tr->model.params_memory;
+        v.outer = fragments_outer_view(tr->frag);
+        v.residual = fragments_residual_view(tr->frag);
+        v.residual_down = fragments_residual_down_view(tr->frag);
+        v.frag_state = fragments_state(tr->frag);
     }
     return v;
 }
@@ -81,6 +92,7 @@ int train_checkpoint(Trainer *tr, long rounds, long steps, double last_val, char
     mpiCheck(MPI_Bcast(s, (int)sizeof *s, MPI_BYTE, 0, MPI_COMM_WORLD));
     LoaderCursor cursor = {0, 0};
     if (tr->loader) cursor = loader_get_cursor(tr->loader);
+    if (tr->frag) fragments_before_write(tr->frag); // the fragments' states as full-length buffers
     CkptView v = trainer_view(tr, &cursor);
     return ckpt_write(&v, tr->cfg.ckpt.dir, tr->cfg.ckpt.keep, path, pathlen, err, errlen);
 }
@@ -103,7 +115,8 @@ int train_resume(Trainer *tr, char *err, size_t errlen)
     CkptView v = trainer_view(tr, &cursor);
     if (ckpt_read(&v, path, err, errlen)) return -1;
     const size_t n = tr->model.num_parameters;
-    if (tr->topo.is_server) memcpy(tr->model.params_memory, tr->theta_global, n * sizeof(float));
+    if (tr->frag) fragments_after_read(tr->frag);
+    else if (tr->topo.is_server) memcpy(tr->model.params_memory, tr->theta_global, n * sizeof(float));
     else if (tr->theta_global) memcpy(tr->theta_global, tr->model.params_memory, n * sizeof(float));
     if (tr->loader) loader_set_cursor(tr->loader, cursor);
     tr->tokens_seen = tr->ckpt.tokens_seen;

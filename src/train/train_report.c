@@ -105,6 +105,16 @@ void report_round(Trainer *tr, const RoundTally *t, long step, const int *partic
     g_string_append(flags, ",\"dropped\":");
     append_int_list(flags, st->dropped, S);
     g_string_append_printf(flags, ",\"skipped\":%d", st->skipped);
+    if (tr->frag) {
+        // Streaming sync: each exchange of the round (fragments.h), bytes of all ranks.
+        g_string_append(flags, ",\"fragments\":[");
+        for (int i = 0; i < t->nfrag; i++) {
+            const FragExchange *x = &t->frag_log[i];
+            g_string_append_printf(flags, "%s{\"fragment\":%d,\"step\":%ld,\"bytes\":%.0f,\"modeled_s\":%.6f,\"exposed_s\":%.6f}",
+                                   i ? "," : "", x->fragment, x->step, x->bytes, x->modeled_s, x->exposed_s);
+        }
+        g_string_append_c(flags, ']');
+    }
     if (st->compressed) {
         // Per silo (null where it sent nothing this round): codec, bytes, error, residual norm.
         g_string_append(flags, ",\"codec\":[");

@@ -114,20 +114,24 @@ static int setup_federation(Trainer *tr, char *err, size_t errlen)
 {
     const RunConfig *c = &tr->cfg;
     const size_t n = tr->model.num_parameters;
+    const int streaming = c->fed.mode == MODE_FEDERATED && (c->fed.fragments > 1 || c->fed.overlap_steps > 0);
     int failed = 0;
     if (c->fed.mode != MODE_CENTRALIZED && (tr->topo.is_leader || tr->topo.is_server)) {
         if (fed_config_check(&tr->topo, &c->outer, &c->fed.drop, &c->link, &c->fed.fault, err, errlen)) {
             failed = 1;
-        } else {
+        } else if (!streaming) { // streaming sync: a federation per fragment (fragments.c)
             tr->fed = fed_create(&tr->topo, &c->outer, n, &c->fed.drop, &c->link);
             fed_set_fault(tr->fed, &c->fed.fault);
             if (c->fed.mode == MODE_FEDERATED) fed_set_compress(tr->fed, &c->compress);
         }
-        if (c->fed.mode == MODE_FEDERATED) {
-            tr->theta_global = mallocCheck(n * sizeof(float));
-            memcpy(tr->theta_global, tr->model.params_memory, n * sizeof(float));
-        }
     }
+    /* The global weights: on leaders and the server; with streaming sync on every worker too
+     * (each merges its fragments from it, evaluations and final.h5 use it). */
+    if (c->fed.mode == MODE_FEDERATED && (streaming || tr->topo.is_leader || tr->topo.is_server)) {
+        tr->theta_global = mallocCheck(n * sizeof(float));
+        memcpy(tr->theta_global, tr->model.params_memory, n * sizeof(float));
+    }
+    if (streaming && !failed) tr->frag = fragments_create(tr);
     return photon_any_failed(failed, MPI_COMM_WORLD) ? -1 : 0;
 }
 
@@ -165,6 +169,7 @@ void trainer_teardown(Trainer *tr)
 {
     backend_destroy(&tr->backend);
     if (tr->fed) fed_free(tr->fed);
+    fragments_free(tr->frag);
     if (tr->loader) loader_close(tr->loader);
     evalset_free(&tr->evalset);
     gpt_free(&tr->model);

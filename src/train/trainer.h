@@ -16,6 +16,7 @@
 #include "deck.h"
 #include "eval.h"
 #include "fedavg.h"
+#include "fragments.h"
 #include "gpt.h"
 #include "loader.h"
 #include "metrics.h"
@@ -41,9 +42,14 @@ typedef struct {
     float bad_loss;
     double bad_grad_norm;
     int silo_bad;                    // federated: this silo's own model went non-finite before the sync
+    /* Streaming sync (fragments.h): the round's exchanges, and the last one's stats. */
+    FragExchange frag_log[FRAG_LOG_MAX];
+    int nfrag, frag_synced;
+    RoundStats frag_st;
+    double frag_comm_s;              // wall time in the fragments' exchanges
 } RoundTally;
 
-typedef struct {
+typedef struct Trainer {
     Deck deck;                 /* provenance only: the layers take cfg */
     RunConfig cfg;
     char data_file_abs[DECK_STR_MAX]; /* cfg.run.data_file made absolute, for the weights files */
@@ -61,6 +67,7 @@ typedef struct {
     float *theta_global;       /* federated: the global weights (leaders and the server) */
     Backend backend;           /* where the steps run (backend.h) */
     Federation *fed;
+    Fragments *frag;           /* streaming sync (fragments.h), or NULL: whole rounds */
     Loader *loader;
     EvalSet evalset;
     int *inputs, *targets;
