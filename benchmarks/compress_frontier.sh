@@ -27,7 +27,7 @@ run() { # NAME ARGS...
   [[ $name =~ ${ONLY:-.} ]] || return 0
   if grep -q '"type":"end"' "$out/$name/metrics.jsonl" 2>/dev/null; then echo "== $name (done)"; return 0; fi
   echo "== $name"
-  mpirun --oversubscribe -np 4 "$photon" train inputs/brown-federated.deck data.file="$data" run.dir="$out/$name" \
+  mpirun --oversubscribe -np "${NP:-4}" "$photon" train inputs/brown-federated.deck data.file="$data" run.dir="$out/$name" \
     run.steps="$steps" eval.every=0 eval.tokens=0 "$@" > "$out/$name.log" 2>&1 || { tail "$out/$name.log"; exit 1; }
   grep '^done' "$out/$name.log"
 }
@@ -40,5 +40,13 @@ for H in 20 50; do
     run $name-noef-H$H $recipe federation.local_steps=$H compress.codec=$codec compress.error_feedback=false
   done
 done
+# Streaming sync (4 fragments, an overlap of 2 steps) for the two best codecs; the server topology
+# (uplink S payloads, downlink one per silo, instead of every payload to every leader); a denser
+# top-k.
+for codec in int8 int4; do
+  run $codec-F4-H20 $recipe federation.local_steps=20 compress.codec=$codec federation.fragments=4 federation.overlap_steps=2
+done
+NP=5 run int4-server-H50 $recipe federation.local_steps=50 compress.codec=int4 federation.topology=server
+run topk10-H50 $recipe federation.local_steps=50 compress.codec=topk compress.topk_fraction=0.1 compress.topk_values=int8
 /usr/bin/python3 benchmarks/frontier.py "$out" > "$out/frontier.md"
 cat "$out/frontier.md"
