@@ -15,6 +15,12 @@
 #define DECK_STR_MAX 512
 #define DECK_LIST_MAX 64
 
+/* A K_DOUBLELIST key's value: one number, or one per item (e.g. per silo), comma-separated. */
+typedef struct {
+    double v[DECK_LIST_MAX];
+    int n;
+} DeckDoubleList;
+
 /* The enumerated keys' values are defined once, with their names, by their owners:
  * InnerOptimizer (optim.h), RunMode, TopologyKind, InnerState (run_config.h), DeviceKind and
  * PrecisionKind (backend_kinds.h), OuterKind (outer.h), LinkEmulation (link.h), CodecKind,
@@ -53,8 +59,9 @@ typedef struct Deck {
     int fault_rounds[DECK_LIST_MAX];
     int num_fault_rounds;
     double fault_prob;
-    /* [link] */
-    double bandwidth_mbps, latency_ms;
+    /* [link]: one value for every silo's link, or one per silo */
+    DeckDoubleList bandwidth_mbps, latency_ms;
+    double server_bandwidth_mbps, server_latency_ms; /* 0 = derived from the silos' */
     int emulate; /* LinkEmulation */
     /* [compress] */
     int codec;       /* CodecKind */

@@ -63,8 +63,10 @@ const DeckKey deck_keys[] = {
     {"federation", "fault_rounds", K_INTLIST, F(fault_rounds), "", 0, INT_MAX, NULL, "fault injection: comma-separated rounds (0-based) at which fault_silo fails"},
     {"federation", "fault_prob", K_DOUBLE, F(fault_prob), "0", 0, 1, NULL, "fault injection: probability that fault_silo fails in any round"},
 
-    {"link", "bandwidth_mbps", K_DOUBLE, F(bandwidth_mbps), "1000", 1e-6, BIG, NULL, "bandwidth of each inter-silo link, megabits per second"},
-    {"link", "latency_ms", K_DOUBLE, F(latency_ms), "10", 0, BIG, NULL, "one-way latency of the inter-silo links, milliseconds, charged once per communication phase (doc/federation.md)"},
+    {"link", "bandwidth_mbps", K_DOUBLELIST, F(bandwidth_mbps), "1000", 1e-6, BIG, NULL, "bandwidth of each silo's inter-silo link, megabits per second: one value for every silo, or a comma-separated list of one per silo (federation.silos values, at most 64)"},
+    {"link", "latency_ms", K_DOUBLELIST, F(latency_ms), "10", 0, BIG, NULL, "one-way latency of each silo's link, milliseconds, charged once per communication phase: one value, or one per silo (doc/federation.md)"},
+    {"link", "server_bandwidth_mbps", K_DOUBLE, F(server_bandwidth_mbps), "0", 0, BIG, NULL, "topology = server: the server's link bandwidth, megabits per second; 0 = the fastest silo's"},
+    {"link", "server_latency_ms", K_DOUBLE, F(server_latency_ms), "0", 0, BIG, NULL, "topology = server: the server's link latency, milliseconds; 0 = the smallest silo latency"},
     {"link", "emulate", K_ENUM, F(emulate), "model", 0, 0, link_emulation_names, "off: count bytes only; model: also add the modeled transfer time to a modeled wall clock; sleep: really delay inter-silo transfers to the link's speed"},
 
     {"compress", "codec", K_ENUM, F(codec), "fp32", 0, 0, codec_names, "what a silo's pseudo-gradient travels as (federated mode): fp32 (lossless, today's exact averaging), bf16, int8 or int4 (absmax scale per block), topk (the largest values only); doc/federation.md gives each layout and its bytes"},

@@ -87,6 +87,9 @@ typedef struct {
 Transport *transport_create(const Topology *topo, const LinkConfig *link);
 void transport_free(Transport *t);
 const TransportOps *transport_ops(const Transport *t);
+/* This leader's last payload_mean upload: the bytes its uplink carried ((S−1)·b in the allreduce
+ * all-gather, b sent to the server) and its wall time in that MPI call (s); 0, 0 before any. */
+void transport_last_upload(const Transport *t, uint64_t *bytes, double *seconds);
 /* Stops the run when one message of `bytes` (a vector of n floats, or its largest encoding) cannot
  * travel in one MPI message (int byte counts). */
 void transport_check_count(size_t n, size_t bytes);

@@ -42,9 +42,20 @@ void report_banner(const Trainer *tr)
     char device[512];
     tr->backend.ops->describe(&tr->backend, device, sizeof device);
     fputs(device, stdout);
-    if (c->fed.mode != MODE_CENTRALIZED)
+    if (c->fed.mode != MODE_CENTRALIZED && c->link.num_links == 0)
         printf("links: %g Mbps, %g ms latency, emulation %s\n", c->link.bandwidth_mbps, c->link.latency_ms,
                link_emulation_name(c->link.emulate));
+    else if (c->fed.mode != MODE_CENTRALIZED) {
+        printf("links (Mbps/ms):");
+        for (int k = 0; k < c->link.num_links; k++)
+            printf(" silo %d %g/%g", k, c->link.silo_bandwidth_mbps[k], c->link.silo_latency_ms[k]);
+        if (c->fed.topology == TOPOLOGY_SERVER) {
+            double bw, lat;
+            link_of_rank(&c->link, c->link.num_links, c->link.num_links, &bw, &lat);
+            printf(", server %g/%g", bw, lat);
+        }
+        printf(", emulation %s\n", link_emulation_name(c->link.emulate));
+    }
     fflush(stdout);
 }
 
