@@ -316,7 +316,7 @@ static int deck_check(const Deck *d, const ParseState *ps, int *line, char *err,
     *line = line_of(ps, "compress", "codec");
     if (d->codec != CODEC_FP32 && d->mode != MODE_FEDERATED)
         return set_error(err, errlen, "compress.codec = %s needs federation.mode = federated (the %s baseline exchanges fp32)",
-                         codec_names[d->codec], run_mode_names[d->mode]);
+                         compress_codec_names[d->codec], run_mode_names[d->mode]);
     *line = line_of(ps, "run", "precision");
     if (d->precision == PRECISION_BF16 && d->device != DEVICE_CUDA)
         return set_error(err, errlen, "run.precision = bf16 needs run.device = cuda");

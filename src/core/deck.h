@@ -10,6 +10,7 @@
 
 #include "link.h"  /* LinkEmulation, link_emulation_names */
 #include "codec.h" /* CodecKind, codec_names */
+#include "codec_choice.h" /* CODEC_CHOICE_AUTO, compress_codec_names */
 #include "outer.h" /* OuterKind, outer_names */
 
 #define DECK_STR_MAX 512
@@ -64,7 +65,7 @@ typedef struct Deck {
     double server_bandwidth_mbps, server_latency_ms; /* 0 = derived from the silos' */
     int emulate; /* LinkEmulation */
     /* [compress] */
-    int codec;       /* CodecKind */
+    int codec;       /* CodecKind, or CODEC_CHOICE_AUTO (codec_choice.h) */
     int codec_block;
     int codec_scale; /* CodecScale */
     double topk_fraction;
@@ -72,6 +73,7 @@ typedef struct Deck {
     int rounding;    /* CodecRounding */
     int error_feedback;
     long codec_seed;
+    double comm_budget, compute_s; /* codec = auto */
     /* [eval] */
     int eval_every;
     long eval_tokens;

@@ -69,7 +69,9 @@ const DeckKey deck_keys[] = {
     {"link", "server_latency_ms", K_DOUBLE, F(server_latency_ms), "0", 0, BIG, NULL, "topology = server: the server's link latency, milliseconds; 0 = the smallest silo latency"},
     {"link", "emulate", K_ENUM, F(emulate), "model", 0, 0, link_emulation_names, "off: count bytes only; model: also add the modeled transfer time to a modeled wall clock; sleep: really delay inter-silo transfers to the link's speed"},
 
-    {"compress", "codec", K_ENUM, F(codec), "fp32", 0, 0, codec_names, "what a silo's pseudo-gradient travels as (federated mode): fp32 (lossless, today's exact averaging), bf16, int8 or int4 (absmax scale per block), topk (the largest values only); doc/federation.md gives each layout and its bytes"},
+    {"compress", "codec", K_ENUM, F(codec), "fp32", 0, 0, compress_codec_names, "what a silo's pseudo-gradient travels as (federated mode): fp32 (lossless, today's exact averaging), bf16, int8 or int4 (absmax scale per block), topk (the largest values only), or auto (each silo, each round, the least lossy of these whose upload fits comm_budget on its link); doc/federation.md gives each layout and its bytes"},
+    {"compress", "comm_budget", K_DOUBLE, F(comm_budget), "0.05", 1e-9, 10, NULL, "codec = auto: the fraction of a round's compute time that a silo's upload may take on its link"},
+    {"compress", "compute_s", K_DOUBLE, F(compute_s), "0", 0, BIG, NULL, "codec = auto: the compute time per round (seconds) the budget is a fraction of; 0 = each silo's measured time of the round (then the choice, hence the run, is not reproducible: set it for bitwise resume and topology equality)"},
     {"compress", "block", K_INT, F(codec_block), "256", 1, 1 << 30, NULL, "int8, int4 (and topk_values int8/int4): values sharing one absmax scale"},
     {"compress", "scale", K_ENUM, F(codec_scale), "bf16", 0, 0, codec_scale_names, "how a block's scale is stored: bf16 (rounded up, 2 bytes) or fp32 (4 bytes); counted in the bytes"},
     {"compress", "topk_fraction", K_DOUBLE, F(topk_fraction), "0.01", 1e-9, 1, NULL, "topk: fraction of the values kept (those of largest magnitude)"},

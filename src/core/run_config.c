@@ -31,10 +31,13 @@ void run_config_from_deck(RunConfig *rc, const Deck *d)
     rc->outer = (OuterConfig){.kind = (OuterKind)d->outer, .lr = (float)d->outer_lr, .momentum = (float)d->outer_momentum,
                               .beta1 = (float)d->outer_beta1, .beta2 = (float)d->outer_beta2, .tau = (float)d->outer_tau};
     rc->compress = (CompressConfig){
-        .codec = {.kind = (CodecKind)d->codec, .block = d->codec_block, .scale = (CodecScale)d->codec_scale,
+        .codec = {.kind = d->codec == CODEC_CHOICE_AUTO ? CODEC_FP32 : (CodecKind)d->codec, .block = d->codec_block, .scale = (CodecScale)d->codec_scale,
                   .topk_fraction = d->topk_fraction, .topk_values = (CodecKind)d->topk_values,
                   .rounding = (CodecRounding)d->rounding, .seed = (uint64_t)d->codec_seed},
         .error_feedback = d->error_feedback,
+        .adaptive = d->codec == CODEC_CHOICE_AUTO,
+        .comm_budget = d->comm_budget,
+        .compute_s = d->compute_s,
     };
     rc->link = (LinkConfig){.bandwidth_mbps = d->bandwidth_mbps.v[0], .latency_ms = d->latency_ms.v[0],
                             .server_bandwidth_mbps = d->server_bandwidth_mbps, .server_latency_ms = d->server_latency_ms,

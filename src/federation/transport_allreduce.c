@@ -105,19 +105,19 @@ static void allreduce_payload_mean(Transport *t, const PayloadJob *job, Traffic 
     const int S = t->S, me = t->topo->silo;
     int i_survive = 0;
     for (int j = 0; j < job->s; j++) i_survive |= job->surv[j] == me;
-    double zero[PAYLOAD_HDR] = {0};
+    const int H = job->hdr_len;
+    double zero[PAYLOAD_HDR_AUTO] = {0};
     Phase ph = {0};
-    PHASE_MPI(&ph, MPI_Allgather(i_survive ? job->hdr : zero, PAYLOAD_HDR, MPI_DOUBLE, job->hdrs, PAYLOAD_HDR,
-                                 MPI_DOUBLE, t->topo->leaders));
-    tr->bytes_sent += (uint64_t)(S - 1) * PAYLOAD_HDR * sizeof(double);
-    tr->bytes_recv += (uint64_t)(S - 1) * PAYLOAD_HDR * sizeof(double);
-    link_allgather_records(&t->phase, S, PAYLOAD_HDR * sizeof(double));
+    PHASE_MPI(&ph, MPI_Allgather(i_survive ? job->hdr : zero, H, MPI_DOUBLE, job->hdrs, H, MPI_DOUBLE, t->topo->leaders));
+    tr->bytes_sent += (uint64_t)(S - 1) * H * sizeof(double);
+    tr->bytes_recv += (uint64_t)(S - 1) * H * sizeof(double);
+    link_allgather_records(&t->phase, S, H * sizeof(double));
     phase_end(t, &ph, tr);
 
     uint64_t *bytes = t->silo_bytes;
     size_t total = 0;
     for (int r = 0; r < S; r++) {
-        bytes[r] = (uint64_t)job->hdrs[(size_t)r * PAYLOAD_HDR + HDR_BYTES];
+        bytes[r] = (uint64_t)job->hdrs[(size_t)r * H + HDR_BYTES];
         t->rc[r] = mpi_count(bytes[r]);
         t->rd[r] = mpi_count(total);
         total += bytes[r];
@@ -137,7 +137,7 @@ static void allreduce_payload_mean(Transport *t, const PayloadJob *job, Traffic 
 
     for (int j = 0; j < job->s; j++) {
         const int r = job->surv[j];
-        transport_decode_accumulate(t, job, r, job->hdrs + (size_t)r * PAYLOAD_HDR, recv + t->rd[r], job->p[j], j == 0);
+        transport_decode_accumulate(t, job, r, job->hdrs + (size_t)r * H, recv + t->rd[r], job->p[j], j == 0);
     }
 }
 

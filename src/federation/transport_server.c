@@ -75,17 +75,18 @@ static void server_weighted_mean(Transport *t, const MeanJob *job, Traffic *tr)
  * server receives them in canonical order, decoding and accumulating as each arrives. */
 static void server_payload_mean(Transport *t, const PayloadJob *job, Traffic *tr)
 {
-    const size_t hb = PAYLOAD_HDR * sizeof(double);
+    const int H = job->hdr_len;
+    const size_t hb = (size_t)H * sizeof(double);
     int i_survive = 0;
     for (int j = 0; j < job->s; j++) i_survive |= !t->topo->is_server && job->surv[j] == t->topo->silo;
     Phase ph = {0};
     if (t->topo->is_server) {
-        PHASE_MPI(&ph, MPI_Gather(NULL, 0, MPI_DOUBLE, job->hdrs, PAYLOAD_HDR, MPI_DOUBLE, MPI_ROOT,
+        PHASE_MPI(&ph, MPI_Gather(NULL, 0, MPI_DOUBLE, job->hdrs, H, MPI_DOUBLE, MPI_ROOT,
                                   t->topo->server_inter));
         tr->bytes_recv += (uint64_t)t->S * hb;
     } else {
-        double zero[PAYLOAD_HDR] = {0};
-        PHASE_MPI(&ph, MPI_Gather(i_survive ? job->hdr : zero, PAYLOAD_HDR, MPI_DOUBLE, NULL, 0, MPI_DOUBLE, 0,
+        double zero[PAYLOAD_HDR_AUTO] = {0};
+        PHASE_MPI(&ph, MPI_Gather(i_survive ? job->hdr : zero, H, MPI_DOUBLE, NULL, 0, MPI_DOUBLE, 0,
                                   t->topo->server_inter));
         tr->bytes_sent += hb;
     }
@@ -98,11 +99,11 @@ static void server_payload_mean(Transport *t, const PayloadJob *job, Traffic *tr
     ph = (Phase){0};
     for (int k = 0; k < t->S; k++) t->silo_bytes[k] = 0;
     for (int j = 0; j < job->s; j++)
-        t->silo_bytes[job->surv[j]] = (uint64_t)job->hdrs[(size_t)job->surv[j] * PAYLOAD_HDR + HDR_BYTES];
+        t->silo_bytes[job->surv[j]] = (uint64_t)job->hdrs[(size_t)job->surv[j] * H + HDR_BYTES];
     if (t->topo->is_server) {
         for (int j = 0; j < job->s; j++) {
             const int r = job->surv[j];
-            const double *h = job->hdrs + (size_t)r * PAYLOAD_HDR;
+            const double *h = job->hdrs + (size_t)r * H;
             const size_t bytes = (size_t)h[HDR_BYTES];
             unsigned char *recv = transport_scratch(&t->recv, &t->recv_cap, bytes ? bytes : 1);
             PHASE_MPI(&ph, MPI_Recv(recv, mpi_count(bytes), MPI_BYTE, r, FED_TAG, t->topo->server_inter,

@@ -317,9 +317,9 @@ static int check_compatible(hid_t f, const char *path, const CkptView *v, char *
     char codec_buf[64];
     if (H5Aexists(f, "codec") > 0 && !h5_attr_read_string_buf(f, "codec", codec_buf, sizeof codec_buf)) codec_have = codec_buf;
     const int compressed = ckpt_compressed(d);
-    if (strcmp(codec_have, codec_names[d->codec]) && (compressed || strcmp(codec_have, "fp32"))) {
+    if (strcmp(codec_have, compress_codec_names[d->codec]) && (compressed || strcmp(codec_have, "fp32"))) {
         snprintf(err, errlen, "%s: written with compress.codec = %s, this run has %s; a resumed run cannot change compress.codec "
-                 "(set it back, or start a new run in another [run] dir)", path, codec_have, codec_names[d->codec]);
+                 "(set it back, or start a new run in another [run] dir)", path, codec_have, compress_codec_names[d->codec]);
         return -1;
     }
     if (compressed) {

@@ -134,6 +134,16 @@ void report_round(Trainer *tr, const RoundTally *t, long step, const int *partic
             }
         }
         g_string_append_printf(flags, "],\"down_bytes\":%.0f,\"down_error\":%.9g", st->down_bytes, st->down_error);
+        if (st->choice_reason) {
+            // codec = auto: why each silo's payload took its codec, and the downlink's (the lossiest).
+            g_string_append(flags, ",\"codec_reason\":[");
+            for (int k = 0; k < S; k++) {
+                const char *why = st->choice_reason + (size_t)k * CODEC_REASON_MAX;
+                if (st->codec[k] < 0) g_string_append_printf(flags, "%snull", k ? "," : "");
+                else g_string_append_printf(flags, "%s\"%s\"", k ? "," : "", why); // no quotes or backslashes in it
+            }
+            g_string_append_printf(flags, "],\"down_codec\":\"%s\"", codec_names[st->down_codec]);
+        }
     }
     metrics_record(&tr->metrics,
                    "\"type\":\"round\",\"round\":%ld,\"step\":%ld,\"tokens\":%.0f,\"train_loss\":%.6f,\"bytes\":%.0f,\"bytes_per_silo\":%.0f,"
