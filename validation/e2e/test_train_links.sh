@@ -7,6 +7,8 @@
 #      with its reason, and the downlink on silo 0's (the lossiest) codec
 #   C. the allreduce and server topologies train to bitwise the same weights under auto
 #   D. stop after 3 rounds + --resume latest == uninterrupted, bitwise (residuals in the checkpoint)
+#   E. emulate = off, measured compute time: auto runs on the measured rates, every round names
+#      each silo's choice and reason (values not reproducible, so only their form is checked)
 set -eu
 . "$PHOTON_SRCDIR/validation/e2e/lib.sh"
 ckpt_setup
@@ -49,5 +51,18 @@ grep -q "resumed from .*ckpt-000003.h5" "$work/log" || { cat "$work/log"; fail "
 same_params B.ar D.part && same_metrics B.ar D.part || exit 1
 check D "auto: stop at round 3 + resume == uninterrupted"
 expect_error D 2 "a resumed run cannot change compress.codec" train_cmd 2 D.part compress.codec=int8 --resume latest
+
+# E.
+train 2 E.off compress.codec=auto link.emulate=off
+$PY - "$work/E.off/metrics.jsonl" <<'PYEOF' || fail "E: round records"
+import json, sys
+rounds = [json.loads(l) for l in open(sys.argv[1]) if json.loads(l)["type"] == "round"]
+assert len(rounds) == 6, len(rounds)
+for r in rounds:
+    assert all(c in ("fp32", "bf16", "int8", "int4", "topk") for c in r["codec"]), r["codec"]
+    assert all(why.startswith(c + ":") for c, why in zip(r["codec"], r["codec_reason"])), r["codec_reason"]
+print("  %s; %s" % (rounds[-1]["codec"], rounds[-1]["codec_reason"]))
+PYEOF
+check E "auto under emulate = off with measured compute: every round records each silo's choice and reason"
 
 echo "test_train_links: $passed passed, 0 failed"
