@@ -127,6 +127,23 @@ static int deck_set(Deck *d, const DeckKey *k, const char *value, char *err, siz
         *count = n;
         return 0;
     }
+    case K_DOUBLELIST: {
+        DeckDoubleList *list = (DeckDoubleList *)field;
+        int n = 0;
+        char buf[DECK_STR_MAX];
+        snprintf(buf, sizeof buf, "%s", value);
+        for (char *save = NULL, *tok = strtok_r(buf, ", ", &save); tok; tok = strtok_r(NULL, ", ", &save)) {
+            if (n == DECK_LIST_MAX)
+                return set_error(err, errlen, "%s.%s: more than %d values", k->section, k->name, DECK_LIST_MAX);
+            if (parse_number(tok, 0, &v))
+                return set_error(err, errlen, "%s.%s: '%s' is not a number", k->section, k->name, tok);
+            if (v < k->min || v > k->max) return range_error(k, v, err, errlen);
+            list->v[n++] = v;
+        }
+        if (n == 0) return set_error(err, errlen, "%s.%s: empty value (give one number, or one per silo)", k->section, k->name);
+        list->n = n;
+        return 0;
+    }
     }
     return set_error(err, errlen, "internal error: key type");
 }
@@ -300,6 +317,20 @@ static int deck_check(const Deck *d, const ParseState *ps, int *line, char *err,
                              d->clients_per_round);
         if (d->inner_state != INNER_KEEP)
             return set_error(err, errlen, "federation.fragments/overlap_steps need federation.inner_state = keep (each fragment syncs at its own step: there is no moment of the round to reset or average the whole inner state)");
+        if (d->codec == CODEC_CHOICE_AUTO && d->compute_s <= 0) {
+            *line = line_of(ps, "compress", "codec");
+            return set_error(err, errlen, "compress.codec = auto with streaming sync needs compress.compute_s > 0 (a fragment syncs in the middle of a round, before the round's compute time is known)");
+        }
+    }
+    /* A per-silo link list has one value per silo; one value is every silo's. */
+    const struct { const char *name; const DeckDoubleList *list; } link_lists[] = {
+        {"bandwidth_mbps", &d->bandwidth_mbps}, {"latency_ms", &d->latency_ms}};
+    for (size_t i = 0; i < sizeof link_lists / sizeof *link_lists; i++) {
+        *line = line_of(ps, "link", link_lists[i].name);
+        const int n = link_lists[i].list->n;
+        if (n != 1 && n != d->silos)
+            return set_error(err, errlen, "link.%s has %d values but federation.silos = %d: give one value for every link, "
+                             "or one per silo (%d)", link_lists[i].name, n, d->silos, d->silos);
     }
     *line = line_of(ps, "compress", "topk_values");
     if (d->topk_values == CODEC_TOPK)
@@ -307,7 +338,7 @@ static int deck_check(const Deck *d, const ParseState *ps, int *line, char *err,
     *line = line_of(ps, "compress", "codec");
     if (d->codec != CODEC_FP32 && d->mode != MODE_FEDERATED)
         return set_error(err, errlen, "compress.codec = %s needs federation.mode = federated (the %s baseline exchanges fp32)",
-                         codec_names[d->codec], run_mode_names[d->mode]);
+                         compress_codec_names[d->codec], run_mode_names[d->mode]);
     *line = line_of(ps, "run", "precision");
     if (d->precision == PRECISION_BF16 && d->device != DEVICE_CUDA)
         return set_error(err, errlen, "run.precision = bf16 needs run.device = cuda");

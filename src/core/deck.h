@@ -10,10 +10,17 @@
 
 #include "link.h"  /* LinkEmulation, link_emulation_names */
 #include "codec.h" /* CodecKind, codec_names */
+#include "codec_choice.h" /* CODEC_CHOICE_AUTO, compress_codec_names */
 #include "outer.h" /* OuterKind, outer_names */
 
 #define DECK_STR_MAX 512
 #define DECK_LIST_MAX 64
+
+/* A K_DOUBLELIST key's value: one number, or one per item (e.g. per silo), comma-separated. */
+typedef struct {
+    double v[DECK_LIST_MAX];
+    int n;
+} DeckDoubleList;
 
 /* The enumerated keys' values are defined once, with their names, by their owners:
  * InnerOptimizer (optim.h), RunMode, TopologyKind, InnerState (run_config.h), DeviceKind and
@@ -55,11 +62,12 @@ typedef struct Deck {
     double fault_prob;
     int fragments, overlap_steps;
     double mix_alpha;
-    /* [link] */
-    double bandwidth_mbps, latency_ms;
+    /* [link]: one value for every silo's link, or one per silo */
+    DeckDoubleList bandwidth_mbps, latency_ms;
+    double server_bandwidth_mbps, server_latency_ms; /* 0 = derived from the silos' */
     int emulate; /* LinkEmulation */
     /* [compress] */
-    int codec;       /* CodecKind */
+    int codec;       /* CodecKind, or CODEC_CHOICE_AUTO (codec_choice.h) */
     int codec_block;
     int codec_scale; /* CodecScale */
     double topk_fraction;
@@ -67,6 +75,7 @@ typedef struct Deck {
     int rounding;    /* CodecRounding */
     int error_feedback;
     long codec_seed;
+    double comm_budget, compute_s; /* codec = auto */
     /* [eval] */
     int eval_every;
     long eval_tokens;

@@ -67,11 +67,15 @@ const DeckKey deck_keys[] = {
     {"federation", "overlap_steps", K_INT, F(overlap_steps), "0", 0, INT_MAX, NULL, "a fragment's new global values are merged into the local model this many local steps after its exchange (tau < local_steps/fragments), so that the exchange hides behind compute in the modeled wall clock"},
     {"federation", "mix_alpha", K_DOUBLE, F(mix_alpha), "0", 0, 0.999999, NULL, "at a fragment's merge: theta_local = alpha*theta_local + (1-alpha)*theta_global (0: replace, today's rule)"},
 
-    {"link", "bandwidth_mbps", K_DOUBLE, F(bandwidth_mbps), "1000", 1e-6, BIG, NULL, "bandwidth of each inter-silo link, megabits per second"},
-    {"link", "latency_ms", K_DOUBLE, F(latency_ms), "10", 0, BIG, NULL, "one-way latency of the inter-silo links, milliseconds, charged once per communication phase (doc/federation.md)"},
+    {"link", "bandwidth_mbps", K_DOUBLELIST, F(bandwidth_mbps), "1000", 1e-6, BIG, NULL, "bandwidth of each silo's inter-silo link, megabits per second: one value for every silo, or a comma-separated list of one per silo (federation.silos values, at most 64)"},
+    {"link", "latency_ms", K_DOUBLELIST, F(latency_ms), "10", 0, BIG, NULL, "one-way latency of each silo's link, milliseconds, charged once per communication phase: one value, or one per silo (doc/federation.md)"},
+    {"link", "server_bandwidth_mbps", K_DOUBLE, F(server_bandwidth_mbps), "0", 0, BIG, NULL, "topology = server: the server's link bandwidth, megabits per second; 0 = the fastest silo's"},
+    {"link", "server_latency_ms", K_DOUBLE, F(server_latency_ms), "0", 0, BIG, NULL, "topology = server: the server's link latency, milliseconds; 0 = the smallest silo latency"},
     {"link", "emulate", K_ENUM, F(emulate), "model", 0, 0, link_emulation_names, "off: count bytes only; model: also add the modeled transfer time to a modeled wall clock; sleep: really delay inter-silo transfers to the link's speed"},
 
-    {"compress", "codec", K_ENUM, F(codec), "fp32", 0, 0, codec_names, "what a silo's pseudo-gradient travels as (federated mode): fp32 (lossless, today's exact averaging), bf16, int8 or int4 (absmax scale per block), topk (the largest values only); doc/federation.md gives each layout and its bytes"},
+    {"compress", "codec", K_ENUM, F(codec), "fp32", 0, 0, compress_codec_names, "what a silo's pseudo-gradient travels as (federated mode): fp32 (lossless, today's exact averaging), bf16, int8 or int4 (absmax scale per block), topk (the largest values only), or auto (each silo, each round, the least lossy of these whose upload fits comm_budget on its link); doc/federation.md gives each layout and its bytes"},
+    {"compress", "comm_budget", K_DOUBLE, F(comm_budget), "0.05", 1e-9, 10, NULL, "codec = auto: the fraction of a round's compute time that a silo's upload may take on its link"},
+    {"compress", "compute_s", K_DOUBLE, F(compute_s), "0", 0, BIG, NULL, "codec = auto: the compute time per round (seconds) the budget is a fraction of; 0 = each silo's measured time of the round (then the choice, hence the run, is not reproducible: set it for bitwise resume and topology equality)"},
     {"compress", "block", K_INT, F(codec_block), "256", 1, 1 << 30, NULL, "int8, int4 (and topk_values int8/int4): values sharing one absmax scale"},
     {"compress", "scale", K_ENUM, F(codec_scale), "bf16", 0, 0, codec_scale_names, "how a block's scale is stored: bf16 (rounded up, 2 bytes) or fp32 (4 bytes); counted in the bytes"},
     {"compress", "topk_fraction", K_DOUBLE, F(topk_fraction), "0.01", 1e-9, 1, NULL, "topk: fraction of the values kept (those of largest magnitude)"},

@@ -9,7 +9,7 @@
 
 /* K_FLOAT: kept as a double in the Deck, but the layers take it as float32 (run_config.c), so
  * the parser checks the float32 value too. */
-typedef enum { K_INT, K_LONG, K_DOUBLE, K_FLOAT, K_BOOL, K_ENUM, K_STRING, K_INTLIST } KeyType;
+typedef enum { K_INT, K_LONG, K_DOUBLE, K_FLOAT, K_BOOL, K_ENUM, K_STRING, K_INTLIST, K_DOUBLELIST } KeyType;
 
 typedef struct {
     const char *section, *name;

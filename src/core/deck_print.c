@@ -24,6 +24,13 @@ static void format_value(const Deck *d, const DeckKey *k, char *buf, size_t len)
             snprintf(buf + strlen(buf), len - strlen(buf), "%s%d", i ? "," : "", d->fault_rounds[i]);
         break;
     }
+    case K_DOUBLELIST: {
+        const DeckDoubleList *list = (const DeckDoubleList *)field;
+        buf[0] = 0;
+        for (int i = 0; i < list->n; i++)
+            snprintf(buf + strlen(buf), len - strlen(buf), "%s%.17g", i ? "," : "", list->v[i]);
+        break;
+    }
     }
 }
 

@@ -34,13 +34,25 @@ void run_config_from_deck(RunConfig *rc, const Deck *d)
     rc->outer = (OuterConfig){.kind = (OuterKind)d->outer, .lr = (float)d->outer_lr, .momentum = (float)d->outer_momentum,
                               .beta1 = (float)d->outer_beta1, .beta2 = (float)d->outer_beta2, .tau = (float)d->outer_tau};
     rc->compress = (CompressConfig){
-        .codec = {.kind = (CodecKind)d->codec, .block = d->codec_block, .scale = (CodecScale)d->codec_scale,
+        .codec = {.kind = d->codec == CODEC_CHOICE_AUTO ? CODEC_FP32 : (CodecKind)d->codec, .block = d->codec_block, .scale = (CodecScale)d->codec_scale,
                   .topk_fraction = d->topk_fraction, .topk_values = (CodecKind)d->topk_values,
                   .rounding = (CodecRounding)d->rounding, .seed = (uint64_t)d->codec_seed},
         .error_feedback = d->error_feedback,
+        .adaptive = d->codec == CODEC_CHOICE_AUTO,
+        .comm_budget = d->comm_budget,
+        .compute_s = d->compute_s,
     };
-    rc->link = (LinkConfig){.bandwidth_mbps = d->bandwidth_mbps, .latency_ms = d->latency_ms,
+    rc->link = (LinkConfig){.bandwidth_mbps = d->bandwidth_mbps.v[0], .latency_ms = d->latency_ms.v[0],
+                            .server_bandwidth_mbps = d->server_bandwidth_mbps, .server_latency_ms = d->server_latency_ms,
                             .emulate = (LinkEmulation)d->emulate};
+    // Per-silo links when either list has one value per silo (deck_load checked the lengths).
+    if (d->bandwidth_mbps.n > 1 || d->latency_ms.n > 1) {
+        rc->link.num_links = d->silos;
+        for (int k = 0; k < d->silos; k++) {
+            rc->link.silo_bandwidth_mbps[k] = d->bandwidth_mbps.v[d->bandwidth_mbps.n > 1 ? k : 0];
+            rc->link.silo_latency_ms[k] = d->latency_ms.v[d->latency_ms.n > 1 ? k : 0];
+        }
+    }
     rc->ckpt = (CkptPolicy){.every = d->ckpt_every, .keep = d->ckpt_keep, .dir = d->ckpt_dir,
                             .stop_after_rounds = d->stop_after_rounds};
     rc->eval = (EvalConfig){.every = d->eval_every, .tokens = d->eval_tokens};
@@ -52,3 +64,5 @@ void run_config_from_deck(RunConfig *rc, const Deck *d)
                               .rollback_lr_factor = d->rollback_lr_factor, .max_rollbacks = d->max_rollbacks,
                               .watchdog_s = d->watchdog_s};
 }
+
+_Static_assert(DECK_LIST_MAX <= LINK_SILOS_MAX, "a [link] list must fit LinkConfig's per-silo links");

@@ -31,7 +31,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* The registry, in CodecKind order (decks and checkpoints store the name): X(kind, name, table). */
+/* The registry, in CodecKind order (decks and checkpoints store the name): X(kind, name, table).
+ * From least to most lossy: codec = auto (codec_choice.h) tries them in this order. */
 #define CODEC_REGISTRY(X)                  \
     X(CODEC_FP32, "fp32", codec_fp32)      \
     X(CODEC_BF16, "bf16", codec_bf16)      \

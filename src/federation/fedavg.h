@@ -30,6 +30,7 @@
 #include <stdint.h>
 
 #include "codec.h"
+#include "codec_choice.h"
 #include "link.h"
 #include "outer.h"
 #include "round_policy.h"
@@ -52,6 +53,21 @@
 typedef struct {
     CodecConfig codec;
     int error_feedback;
+    /* codec = auto (adaptive = 1; codec.kind is then ignored): every round each survivor encodes
+     * its u_k with the codec codec_choose (codec_choice.h) picks for its own link (link.h,
+     * link_of_rank) and budget comm_budget × compute time, where the compute time is compute_s
+     * when > 0, else the one fed_set_round_compute gave (measured), and the bandwidth is the
+     * link's configured one, or under LINK_OFF the rate this leader's last payload upload
+     * measured (transport_last_upload) once there is one. Every silo then takes the compressed
+     * path (fp32 chosen: a lossless payload, residual 0). The downlink uses the lossiest codec
+     * any survivor chose that round (it fits the slowest link) in both topologies, so they stay
+     * bitwise equal. The choice is deterministic, and with it resume and the topologies' equality,
+     * exactly when compute_s > 0 and emulate != off: measured times differ run to run. The
+     * header then carries the compute time and bandwidth (PAYLOAD_HDR_AUTO), so that every rank
+     * recomputes each silo's choice and its reason. */
+    int adaptive;
+    double comm_budget; // fraction of a round's compute time one upload may take, (0, 10]
+    double compute_s;   // the compute time the choice budgets against; 0 = measured
 } CompressConfig;
 
 /* One exchange's outcome. Everything but the per-rank counters (bytes_sent, bytes_recv,
@@ -82,6 +98,10 @@ typedef struct {
     double *residual_norm; // (S) ‖e_k‖ after the round (0 without error feedback)
     double down_bytes;     // the downlink payload's bytes
     double down_error;     // its relative compression error
+    int down_codec;        // its CodecKind
+    // codec = auto: (S × CODEC_REASON_MAX) row k = why silo k's payload took codec[k] ("" when it
+    // sent none); NULL otherwise.
+    const char *choice_reason;
 } RoundStats;
 
 typedef struct Federation Federation;
@@ -101,6 +121,10 @@ Federation *fed_create(const Topology *t, const OuterConfig *oc, size_t n, const
                        const LinkConfig *link);
 /* Choose the codec (copies cc; NULL: fp32). Call before the first exchange, on the same ranks. */
 void fed_set_compress(Federation *f, const CompressConfig *cc);
+/* codec = auto with compute_s = 0: the compute time of the round about to be synchronised (s,
+ * e.g. its slowest worker's), which the next fed_sync's choice budgets against. Local; ignored
+ * otherwise. */
+void fed_set_round_compute(Federation *f, double seconds);
 /* The error-feedback residuals this rank holds (n floats, to checkpoint or restore), or NULL:
  * a leader's own e_k, and the downlink's e_down on the holder(s) of the outer state. */
 float *fed_residual(Federation *f);

@@ -46,9 +46,16 @@ struct Federation {
     float *prev;         // (n) θ before the outer step
     unsigned char *pay;  // (max_bytes) an encoded payload
     size_t pay_cap;
-    double *hdrs;        // (S, PAYLOAD_HDR) the survivors' headers
+    double *hdrs;        // (S, hdr_len) the survivors' headers
+    int hdr_len;         // PAYLOAD_HDR, or PAYLOAD_HDR_AUTO with codec = auto
     int *st_codec;       // (S) RoundStats' compressed-path arrays
     double *st_bytes, *st_err, *st_res;
+    // codec = auto (fedavg.h): this round's uplink settings (the kind this leader chose) and the
+    // downlink's, the compute time given, the last measured upload rate (LINK_OFF), the reasons.
+    CodecConfig up_cc, down_cc;
+    double round_compute_s;
+    double measured_mbps;   // 0: none yet
+    char *st_reason;        // (S × CODEC_REASON_MAX)
 };
 
 // The transport adds to the stats' counters in place (the same sums in the same order).

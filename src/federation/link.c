@@ -26,91 +26,169 @@ const char *link_emulation_name(LinkEmulation e)
     return ((int)e >= LINK_OFF && e <= LINK_SLEEP) ? link_emulation_names[e] : "?";
 }
 
+// One link's values: 0, or -1 with a message naming it (`who`: "silo 2's", "the server's", "the").
+static int check_one(const LinkConfig *l, const char *who, double bw, double lat, char *err, size_t errlen)
+{
+    if (!(bw > 0.0) || !isfinite(bw)) {
+        snprintf(err, errlen, "%s link bandwidth must be a positive number of Mbit/s when emulate = %s, got %g", who,
+                 link_emulation_name(l->emulate), bw);
+        return -1;
+    }
+    if (!(lat >= 0.0) || !isfinite(lat)) {
+        snprintf(err, errlen, "%s link latency must be >= 0 ms, got %g", who, lat);
+        return -1;
+    }
+    return 0;
+}
+
 int link_config_check(const LinkConfig *l, char *err, size_t errlen)
 {
     if ((int)l->emulate < LINK_OFF || l->emulate > LINK_SLEEP) {
         snprintf(err, errlen, "unknown link emulation %d (use off, model or sleep)", (int)l->emulate);
         return -1;
     }
+    if (l->num_links < 0 || l->num_links > LINK_SILOS_MAX) {
+        snprintf(err, errlen, "%d per-silo links: at most %d silos can have their own link", l->num_links, LINK_SILOS_MAX);
+        return -1;
+    }
     if (l->emulate == LINK_OFF) return 0;
-    if (!(l->bandwidth_mbps > 0.0) || !isfinite(l->bandwidth_mbps)) {
-        snprintf(err, errlen, "link bandwidth must be a positive number of Mbit/s when emulate = %s, got %g",
-                 link_emulation_name(l->emulate), l->bandwidth_mbps);
-        return -1;
+    if (check_one(l, "the", l->bandwidth_mbps, l->latency_ms, err, errlen)) return -1;
+    for (int k = 0; k < l->num_links; k++) {
+        char who[32];
+        snprintf(who, sizeof who, "silo %d's", k);
+        if (check_one(l, who, l->silo_bandwidth_mbps[k], l->silo_latency_ms[k], err, errlen)) return -1;
     }
-    if (!(l->latency_ms >= 0.0) || !isfinite(l->latency_ms)) {
-        snprintf(err, errlen, "link latency must be >= 0 ms, got %g", l->latency_ms);
-        return -1;
-    }
+    // 0 stands for "derived from the silos'"; anything else must be a link.
+    if (l->server_bandwidth_mbps != 0.0 || l->server_latency_ms != 0.0)
+        if (check_one(l, "the server's", l->server_bandwidth_mbps != 0.0 ? l->server_bandwidth_mbps : 1.0,
+                      l->server_latency_ms, err, errlen))
+            return -1;
     return 0;
 }
 
-double link_phase_seconds(const LinkConfig *l, LinkPhase p)
+// Silo k's link (the shared values when there are no per-silo ones, or k beyond them).
+static void silo_link(const LinkConfig *l, int k, double *bw, double *lat)
 {
-    if (l->emulate == LINK_OFF || p.total_bytes == 0) return 0.0;
-    return l->latency_ms * 1e-3 + (double)p.busiest_bytes * 8.0 / (l->bandwidth_mbps * 1e6);
+    const int own = k >= 0 && k < l->num_links;
+    *bw = own ? l->silo_bandwidth_mbps[k] : l->bandwidth_mbps;
+    *lat = own ? l->silo_latency_ms[k] : l->latency_ms;
 }
 
-LinkPhase link_allgather_records(int S, size_t record_bytes)
+void link_of_rank(const LinkConfig *l, int r, int S, double *bandwidth_mbps, double *latency_ms)
 {
-    LinkPhase p = {0, 0};
-    if (S < 2) return p;
-    p.total_bytes = (uint64_t)S * (uint64_t)(S - 1) * record_bytes;
-    p.busiest_bytes = (uint64_t)(S - 1) * record_bytes;
-    return p;
+    if (r < S) {
+        silo_link(l, r, bandwidth_mbps, latency_ms);
+        return;
+    }
+    // The server: as given, or as fast as the fastest silo and as near as the nearest.
+    double bw_max = 0.0, lat_min = 0.0;
+    for (int k = 0; k < S; k++) {
+        double bw, lat;
+        silo_link(l, k, &bw, &lat);
+        if (k == 0 || bw > bw_max) bw_max = bw;
+        if (k == 0 || lat < lat_min) lat_min = lat;
+    }
+    *bandwidth_mbps = l->server_bandwidth_mbps != 0.0 ? l->server_bandwidth_mbps : bw_max;
+    *latency_ms = l->server_latency_ms != 0.0 ? l->server_latency_ms : lat_min;
 }
 
-LinkPhase link_reduce_scatter(uint64_t payload_bytes, uint64_t chunk_bytes, int s)
+double link_transfer_seconds(double bandwidth_mbps, double latency_ms, double bytes)
 {
-    // Owner j receives s−1 copies of its chunk (at most c bytes); a sender sends B − c_j bytes,
-    // which never exceeds (s−1)·c. So the busiest direction is the largest owner's downlink.
-    LinkPhase p = {0, 0};
-    if (s < 2 || payload_bytes == 0) return p;
-    p.total_bytes = payload_bytes * (uint64_t)(s - 1);
-    p.busiest_bytes = (uint64_t)(s - 1) * chunk_bytes;
-    return p;
+    // The same float expression as ever: metrics of single-link decks stay bitwise.
+    return latency_ms * 1e-3 + bytes * 8.0 / (bandwidth_mbps * 1e6);
 }
 
-LinkPhase link_allgather_chunks(uint64_t payload_bytes, uint64_t chunk_bytes, int s, int S)
+double link_phase_seconds(const LinkConfig *l, const LinkPhase *p)
 {
-    // Owner j sends its chunk to the S−1 other leaders: (S−1)·c on the largest owner's uplink,
-    // which is at least what any leader receives (B − c_j as an owner, B when not an owner).
-    LinkPhase p = {0, 0};
-    if (S < 2 || s < 1 || payload_bytes == 0) return p;
-    p.total_bytes = payload_bytes * (uint64_t)(S - 1);
-    p.busiest_bytes = (uint64_t)(S - 1) * chunk_bytes;
-    return p;
+    if (l->emulate == LINK_OFF || p->total_bytes == 0) return 0.0;
+    const int S = p->ranks - 1;
+    double t = 0.0;
+    for (int r = 0; r < p->ranks; r++) {
+        const uint64_t b = p->up[r] > p->down[r] ? p->up[r] : p->down[r];
+        if (b == 0) continue; // takes no part in this phase
+        double bw, lat;
+        link_of_rank(l, r, S, &bw, &lat);
+        const double tr = link_transfer_seconds(bw, lat, (double)b);
+        if (tr > t) t = tr;
+    }
+    return t;
 }
 
-LinkPhase link_to_server(int senders, size_t bytes_each)
+// An empty phase among S silos and the server.
+static void phase_clear(LinkPhase *p, int S)
 {
-    LinkPhase p = {0, 0};
-    if (senders < 1) return p;
-    p.total_bytes = p.busiest_bytes = (uint64_t)senders * bytes_each;
-    return p;
+    p->total_bytes = 0;
+    p->ranks = S + 1;
+    for (int r = 0; r <= S; r++) p->up[r] = p->down[r] = 0;
 }
 
-LinkPhase link_allgather_payloads(const uint64_t *bytes, int S)
+void link_allgather_records(LinkPhase *p, int S, size_t record_bytes)
 {
-    LinkPhase p = {0, 0};
-    if (S < 2) return p;
+    phase_clear(p, S);
+    if (S < 2) return;
+    for (int r = 0; r < S; r++) p->up[r] = p->down[r] = (uint64_t)(S - 1) * record_bytes;
+    p->total_bytes = (uint64_t)S * (uint64_t)(S - 1) * record_bytes;
+}
+
+void link_reduce_scatter(LinkPhase *p, int S, const int *surv, const uint64_t *chunk, int s)
+{
+    // Owner j receives its chunk from the s−1 other senders and sends them their chunks.
+    phase_clear(p, S);
+    if (s < 2) return;
+    uint64_t B = 0;
+    for (int j = 0; j < s; j++) B += chunk[j];
+    for (int j = 0; j < s; j++) {
+        p->down[surv[j]] = (uint64_t)(s - 1) * chunk[j];
+        p->up[surv[j]] = B - chunk[j];
+    }
+    p->total_bytes = B * (uint64_t)(s - 1);
+}
+
+void link_allgather_chunks(LinkPhase *p, int S, const int *surv, const uint64_t *chunk, int s)
+{
+    // Owner j sends its chunk to the S−1 other leaders; every leader receives the chunks it does not own.
+    phase_clear(p, S);
+    if (S < 2 || s < 1) return;
+    uint64_t B = 0;
+    for (int j = 0; j < s; j++) B += chunk[j];
+    if (B == 0) return;
+    for (int r = 0; r < S; r++) p->down[r] = B;
+    for (int j = 0; j < s; j++) {
+        p->up[surv[j]] = (uint64_t)(S - 1) * chunk[j];
+        p->down[surv[j]] = B - chunk[j];
+    }
+    p->total_bytes = B * (uint64_t)(S - 1);
+}
+
+void link_to_server(LinkPhase *p, int S, const uint64_t *bytes)
+{
+    phase_clear(p, S);
+    for (int k = 0; k < S; k++) {
+        p->up[k] = bytes[k];
+        p->down[S] += bytes[k];
+    }
+    p->total_bytes = p->down[S];
+}
+
+void link_from_server(LinkPhase *p, int S, size_t bytes_each)
+{
+    phase_clear(p, S);
+    if (S < 1) return;
+    for (int k = 0; k < S; k++) p->down[k] = bytes_each;
+    p->up[S] = p->total_bytes = (uint64_t)S * bytes_each;
+}
+
+void link_allgather_payloads(LinkPhase *p, int S, const uint64_t *bytes)
+{
+    phase_clear(p, S);
+    if (S < 2) return;
     uint64_t sum = 0;
     for (int r = 0; r < S; r++) sum += bytes[r];
     for (int r = 0; r < S; r++) {
-        uint64_t up = (uint64_t)(S - 1) * bytes[r], down = sum - bytes[r];
-        if (up > p.busiest_bytes) p.busiest_bytes = up;
-        if (down > p.busiest_bytes) p.busiest_bytes = down;
+        p->up[r] = (uint64_t)(S - 1) * bytes[r];
+        p->down[r] = sum - bytes[r];
     }
-    p.total_bytes = sum * (uint64_t)(S - 1);
-    return p;
-}
-
-LinkPhase link_from_server(int S, size_t bytes_each)
-{
-    LinkPhase p = {0, 0};
-    if (S < 1) return p;
-    p.total_bytes = p.busiest_bytes = (uint64_t)S * bytes_each;
-    return p;
+    p->total_bytes = sum * (uint64_t)(S - 1);
 }
 
 int64_t link_now_ns(void)

@@ -17,6 +17,11 @@ Transport *transport_create(const Topology *topo, const LinkConfig *link)
     t->sd = t->sc + t->S;
     t->rc = t->sd + t->S;
     t->rd = t->rc + t->S;
+    t->phase_bytes = callocCheck(3 * ((size_t)t->S + 1), sizeof(uint64_t));
+    t->phase.up = t->phase_bytes;
+    t->phase.down = t->phase.up + t->S + 1;
+    t->silo_bytes = t->phase.down + t->S + 1;
+    t->phase.ranks = t->S + 1;
     return t;
 }
 
@@ -24,6 +29,7 @@ void transport_free(Transport *t)
 {
     if (!t) return;
     free(t->sc);
+    free(t->phase_bytes);
     free(t->send);
     free(t->recv);
     free(t->dec);
@@ -80,11 +86,17 @@ void transport_decode_accumulate(Transport *t, const PayloadJob *job, int silo, 
     transport_accumulate(job->out, x, job->n, p, first);
 }
 
-void phase_end(const Transport *t, Phase *ph, LinkPhase cost, Traffic *tr)
+void phase_end(const Transport *t, Phase *ph, Traffic *tr)
 {
-    double modeled = link_phase_seconds(&t->link, cost);
+    double modeled = link_phase_seconds(&t->link, &t->phase);
     int64_t slept = link_wait(&t->link, ph->mpi_ns, modeled);
     tr->comm_seconds += (double)(ph->mpi_ns + slept) * 1e-9;
     tr->modeled_seconds += modeled;
-    tr->bytes_total += cost.total_bytes;
+    tr->bytes_total += t->phase.total_bytes;
+}
+
+void transport_last_upload(const Transport *t, uint64_t *bytes, double *seconds)
+{
+    *bytes = t->upload_bytes;
+    *seconds = (double)t->upload_ns * 1e-9;
 }

@@ -47,15 +47,18 @@ typedef struct {
  * header (PAYLOAD_HDR doubles: its payload's bytes, its CodecKind, its compression error and
  * residual norm, fedavg.h) travels first, then the payloads themselves. */
 enum { HDR_BYTES, HDR_CODEC, HDR_ERROR, HDR_RESIDUAL, PAYLOAD_HDR };
+/* codec = auto's longer header: also the compute time and the bandwidth its choice used. */
+enum { HDR_COMPUTE_S = PAYLOAD_HDR, HDR_BANDWIDTH, PAYLOAD_HDR_AUTO };
 
 typedef struct {
     int s;
     const int *surv;          // (s) survivors, ascending silo order
     const float *p;           // (s) their weights
-    const double *hdr;        // (PAYLOAD_HDR) this leader's header; read only when a survivor
+    int hdr_len;              // doubles per header: PAYLOAD_HDR, or PAYLOAD_HDR_AUTO
+    const double *hdr;        // (hdr_len) this leader's header; read only when a survivor
     const void *payload;      // its hdr[HDR_BYTES] encoded bytes
     const CodecConfig *codec; // the decode settings (each payload's kind comes from its header)
-    double *hdrs;             // (S × PAYLOAD_HDR) out, on every leader and the server: every
+    double *hdrs;             // (S × hdr_len) out, on every leader and the server: every
                               // survivor's header (zeros for the others)
     float *out;               // (n) Σ_j p_j·decode(payload_j), on the aggregating ranks
     size_t n;
@@ -87,6 +90,9 @@ typedef struct {
 Transport *transport_create(const Topology *topo, const LinkConfig *link);
 void transport_free(Transport *t);
 const TransportOps *transport_ops(const Transport *t);
+/* This leader's last payload_mean upload: the bytes its uplink carried ((S−1)·b in the allreduce
+ * all-gather, b sent to the server) and its wall time in that MPI call (s); 0, 0 before any. */
+void transport_last_upload(const Transport *t, uint64_t *bytes, double *seconds);
 /* Stops the run when one message of `bytes` (a vector of n floats, or its largest encoding) cannot
  * travel in one MPI message (int byte counts). */
 void transport_check_count(size_t n, size_t bytes);

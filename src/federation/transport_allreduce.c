@@ -12,7 +12,8 @@ static int allreduce_gather_records(Transport *t, const double *mine, double *re
                                  t->topo->leaders));
     tr->bytes_sent += (uint64_t)(S - 1) * REC_BYTES;
     tr->bytes_recv += (uint64_t)(S - 1) * REC_BYTES;
-    phase_end(t, &ph, link_allgather_records(S, REC_BYTES), tr);
+    link_allgather_records(&t->phase, S, REC_BYTES);
+    phase_end(t, &ph, tr);
     return 1;
 }
 
@@ -37,12 +38,12 @@ static void allreduce_weighted_mean(Transport *t, const MeanJob *job, Traffic *t
 #define CHUNK_CNT(j) (base + ((size_t)(j) < rem))
 #define CHUNK_OFF(j) ((size_t)(j) * base + ((size_t)(j) < rem ? (size_t)(j) : rem))
     const size_t mine = jm >= 0 ? CHUNK_CNT(jm) : 0, mine_bytes = mine * F;
-    uint64_t payload = 0, result = 0;
+    uint64_t payload = 0;
+    uint64_t *chunk = t->silo_bytes; // (s) chunk j's bytes, as sent and as gathered
     for (int j = 0; j < s; j++) {
-        payload += CHUNK_CNT(j) * F;
-        result += CHUNK_CNT(j) * F;
+        chunk[j] = CHUNK_CNT(j) * F;
+        payload += chunk[j];
     }
-    const uint64_t chunk_bytes = CHUNK_CNT(0) * F, chunk_result = chunk_bytes;
 
     for (int r = 0; r < S; r++) t->sc[r] = t->sd[r] = t->rc[r] = t->rd[r] = 0;
     unsigned char *send = transport_scratch(&t->send, &t->send_cap, jm >= 0 ? (size_t)payload : 0);
@@ -68,7 +69,8 @@ static void allreduce_weighted_mean(Transport *t, const MeanJob *job, Traffic *t
             tr->bytes_sent += (uint64_t)t->sc[r];
             tr->bytes_recv += (uint64_t)t->rc[r];
         }
-    phase_end(t, &ph, link_reduce_scatter(payload, chunk_bytes, s), tr);
+    link_reduce_scatter(&t->phase, S, job->surv, chunk, s);
+    phase_end(t, &ph, tr);
 
     if (jm >= 0) {
         float *piece = transport_scratch(&t->dec, &t->dec_cap, mine * F);
@@ -90,7 +92,8 @@ static void allreduce_weighted_mean(Transport *t, const MeanJob *job, Traffic *t
     tr->bytes_sent += (uint64_t)(S - 1) * mine * F;
     for (int r = 0; r < S; r++)
         if (r != me) tr->bytes_recv += (uint64_t)t->rc[r];
-    phase_end(t, &ph, link_allgather_chunks(result, chunk_result, s, S), tr);
+    link_allgather_chunks(&t->phase, S, job->surv, chunk, s);
+    phase_end(t, &ph, tr);
 #undef CHUNK_CNT
 #undef CHUNK_OFF
 }
@@ -102,18 +105,19 @@ static void allreduce_payload_mean(Transport *t, const PayloadJob *job, Traffic 
     const int S = t->S, me = t->topo->silo;
     int i_survive = 0;
     for (int j = 0; j < job->s; j++) i_survive |= job->surv[j] == me;
-    double zero[PAYLOAD_HDR] = {0};
+    const int H = job->hdr_len;
+    double zero[PAYLOAD_HDR_AUTO] = {0};
     Phase ph = {0};
-    PHASE_MPI(&ph, MPI_Allgather(i_survive ? job->hdr : zero, PAYLOAD_HDR, MPI_DOUBLE, job->hdrs, PAYLOAD_HDR,
-                                 MPI_DOUBLE, t->topo->leaders));
-    tr->bytes_sent += (uint64_t)(S - 1) * PAYLOAD_HDR * sizeof(double);
-    tr->bytes_recv += (uint64_t)(S - 1) * PAYLOAD_HDR * sizeof(double);
-    phase_end(t, &ph, link_allgather_records(S, PAYLOAD_HDR * sizeof(double)), tr);
+    PHASE_MPI(&ph, MPI_Allgather(i_survive ? job->hdr : zero, H, MPI_DOUBLE, job->hdrs, H, MPI_DOUBLE, t->topo->leaders));
+    tr->bytes_sent += (uint64_t)(S - 1) * H * sizeof(double);
+    tr->bytes_recv += (uint64_t)(S - 1) * H * sizeof(double);
+    link_allgather_records(&t->phase, S, H * sizeof(double));
+    phase_end(t, &ph, tr);
 
-    uint64_t *bytes = transport_scratch(&t->send, &t->send_cap, (size_t)S * sizeof(uint64_t));
+    uint64_t *bytes = t->silo_bytes;
     size_t total = 0;
     for (int r = 0; r < S; r++) {
-        bytes[r] = (uint64_t)job->hdrs[(size_t)r * PAYLOAD_HDR + HDR_BYTES];
+        bytes[r] = (uint64_t)job->hdrs[(size_t)r * H + HDR_BYTES];
         t->rc[r] = mpi_count(bytes[r]);
         t->rd[r] = mpi_count(total);
         total += bytes[r];
@@ -124,11 +128,16 @@ static void allreduce_payload_mean(Transport *t, const PayloadJob *job, Traffic 
     tr->bytes_sent += (uint64_t)(S - 1) * bytes[me];
     for (int r = 0; r < S; r++)
         if (r != me) tr->bytes_recv += bytes[r];
-    phase_end(t, &ph, link_allgather_payloads(bytes, S), tr);
+    if (bytes[me]) { // a silo that sent nothing keeps its last measurement
+        t->upload_bytes = (uint64_t)(S - 1) * bytes[me];
+        t->upload_ns = ph.mpi_ns;
+    }
+    link_allgather_payloads(&t->phase, S, bytes);
+    phase_end(t, &ph, tr);
 
     for (int j = 0; j < job->s; j++) {
         const int r = job->surv[j];
-        transport_decode_accumulate(t, job, r, job->hdrs + (size_t)r * PAYLOAD_HDR, recv + t->rd[r], job->p[j], j == 0);
+        transport_decode_accumulate(t, job, r, job->hdrs + (size_t)r * H, recv + t->rd[r], job->p[j], j == 0);
     }
 }
 

@@ -16,6 +16,12 @@ struct Transport {
     void *send, *recv;      // encoded bytes out and in
     void *dec;              // floats: one decoded vector or chunk
     size_t send_cap, recv_cap, dec_cap; // their sizes in bytes
+    LinkPhase phase;        // the phase being closed: up, down (S + 1) point into phase_bytes
+    uint64_t *phase_bytes;  // (3(S + 1)) the phase's up and down, and a per-silo byte count
+    uint64_t *silo_bytes;   // (S + 1) bytes per silo, for the builders that take them
+    // The last payload phase: this leader's uplink bytes and its wall time in the MPI call (ns).
+    uint64_t upload_bytes;
+    int64_t upload_ns;
 };
 
 extern const TransportOps transport_allreduce_ops, transport_server_ops;
@@ -40,8 +46,9 @@ typedef struct {
         (ph)->mpi_ns += link_now_ns() - phase_t0_;                                              \
     } while (0)
 
-/* Close a phase: model its time, sleep the difference under LINK_SLEEP, account everything. */
-void phase_end(const Transport *t, Phase *ph, LinkPhase cost, Traffic *tr);
+/* Close a phase whose cost the link builder (link.h) wrote into t->phase: model its time, sleep
+ * the difference under LINK_SLEEP, account everything. */
+void phase_end(const Transport *t, Phase *ph, Traffic *tr);
 
 /* Decode the payload of silo `silo` (its header hdr) and accumulate p·x into job->out. */
 void transport_decode_accumulate(Transport *t, const PayloadJob *job, int silo, const double *hdr,

@@ -20,7 +20,9 @@ static int server_gather_records(Transport *t, const double *mine, double *recor
                                   t->topo->server_inter));
         tr->bytes_sent += REC_BYTES;
     }
-    phase_end(t, &ph, link_to_server(t->S, REC_BYTES), tr);
+    for (int k = 0; k < t->S; k++) t->silo_bytes[k] = REC_BYTES;
+    link_to_server(&t->phase, t->S, t->silo_bytes);
+    phase_end(t, &ph, tr);
     return t->topo->is_server;
 }
 
@@ -35,7 +37,8 @@ static void server_broadcast(Transport *t, void *buf, size_t bytes, Traffic *tr)
         PHASE_MPI(&ph, MPI_Bcast(buf, mpi_count(bytes), MPI_BYTE, 0, t->topo->server_inter));
         tr->bytes_recv += bytes;
     }
-    phase_end(t, &ph, link_from_server(t->S, bytes), tr);
+    link_from_server(&t->phase, t->S, bytes);
+    phase_end(t, &ph, tr);
 }
 
 /* Leaders: the s survivors upload their encoded x. The server receives them in canonical order,
@@ -62,38 +65,45 @@ static void server_weighted_mean(Transport *t, const MeanJob *job, Traffic *tr)
             tr->bytes_sent += bytes;
         }
     }
-    phase_end(t, &ph, link_to_server(job->s, bytes), tr);
+    for (int k = 0; k < t->S; k++) t->silo_bytes[k] = 0;
+    for (int j = 0; j < job->s; j++) t->silo_bytes[job->surv[j]] = bytes;
+    link_to_server(&t->phase, t->S, t->silo_bytes);
+    phase_end(t, &ph, tr);
 }
 
 /* The survivors' headers to the server (MPI_Gather), then each survivor sends its payload; the
  * server receives them in canonical order, decoding and accumulating as each arrives. */
 static void server_payload_mean(Transport *t, const PayloadJob *job, Traffic *tr)
 {
-    const size_t hb = PAYLOAD_HDR * sizeof(double);
+    const int H = job->hdr_len;
+    const size_t hb = (size_t)H * sizeof(double);
     int i_survive = 0;
     for (int j = 0; j < job->s; j++) i_survive |= !t->topo->is_server && job->surv[j] == t->topo->silo;
     Phase ph = {0};
     if (t->topo->is_server) {
-        PHASE_MPI(&ph, MPI_Gather(NULL, 0, MPI_DOUBLE, job->hdrs, PAYLOAD_HDR, MPI_DOUBLE, MPI_ROOT,
+        PHASE_MPI(&ph, MPI_Gather(NULL, 0, MPI_DOUBLE, job->hdrs, H, MPI_DOUBLE, MPI_ROOT,
                                   t->topo->server_inter));
         tr->bytes_recv += (uint64_t)t->S * hb;
     } else {
-        double zero[PAYLOAD_HDR] = {0};
-        PHASE_MPI(&ph, MPI_Gather(i_survive ? job->hdr : zero, PAYLOAD_HDR, MPI_DOUBLE, NULL, 0, MPI_DOUBLE, 0,
+        double zero[PAYLOAD_HDR_AUTO] = {0};
+        PHASE_MPI(&ph, MPI_Gather(i_survive ? job->hdr : zero, H, MPI_DOUBLE, NULL, 0, MPI_DOUBLE, 0,
                                   t->topo->server_inter));
         tr->bytes_sent += hb;
     }
-    phase_end(t, &ph, link_to_server(t->S, hb), tr);
+    for (int k = 0; k < t->S; k++) t->silo_bytes[k] = hb;
+    link_to_server(&t->phase, t->S, t->silo_bytes);
+    phase_end(t, &ph, tr);
     // The table back to every leader: each then knows every payload's size and fate.
     server_broadcast(t, job->hdrs, (size_t)t->S * hb, tr);
 
     ph = (Phase){0};
-    uint64_t total = 0;
-    for (int j = 0; j < job->s; j++) total += (uint64_t)job->hdrs[(size_t)job->surv[j] * PAYLOAD_HDR + HDR_BYTES];
+    for (int k = 0; k < t->S; k++) t->silo_bytes[k] = 0;
+    for (int j = 0; j < job->s; j++)
+        t->silo_bytes[job->surv[j]] = (uint64_t)job->hdrs[(size_t)job->surv[j] * H + HDR_BYTES];
     if (t->topo->is_server) {
         for (int j = 0; j < job->s; j++) {
             const int r = job->surv[j];
-            const double *h = job->hdrs + (size_t)r * PAYLOAD_HDR;
+            const double *h = job->hdrs + (size_t)r * H;
             const size_t bytes = (size_t)h[HDR_BYTES];
             unsigned char *recv = transport_scratch(&t->recv, &t->recv_cap, bytes ? bytes : 1);
             PHASE_MPI(&ph, MPI_Recv(recv, mpi_count(bytes), MPI_BYTE, r, FED_TAG, t->topo->server_inter,
@@ -105,9 +115,12 @@ static void server_payload_mean(Transport *t, const PayloadJob *job, Traffic *tr
         const size_t bytes = (size_t)job->hdr[HDR_BYTES];
         PHASE_MPI(&ph, MPI_Send(job->payload, mpi_count(bytes), MPI_BYTE, 0, FED_TAG, t->topo->server_inter));
         tr->bytes_sent += bytes;
+        t->upload_bytes = bytes;
+        t->upload_ns = ph.mpi_ns;
     }
-    // The server's downlink carries all the payloads.
-    phase_end(t, &ph, (LinkPhase){total, total}, tr);
+    // Each survivor's uplink carries its payload, the server's downlink all of them.
+    link_to_server(&t->phase, t->S, t->silo_bytes);
+    phase_end(t, &ph, tr);
 }
 
 const TransportOps transport_server_ops = {

@@ -185,9 +185,11 @@ static int verify_root(hid_t f, const char *path, CkptShape *sh, char *err, size
         int64_t ef = 0;
         h5_attr_read_string_buf(f, "codec", codec, sizeof codec);
         h5_attr_read_int(f, "error_feedback", &ef, msg, sizeof msg);
-        if (!codec_lookup(codec) || codec_lookup(codec)->lossless || (ef != 0 && ef != 1)) {
-            snprintf(err, errlen, "%s: root attributes codec = '%s', error_feedback = %lld are not a lossy codec of this photon "
-                     "and 0 or 1", path, codec, (long long)ef);
+        // A compressing run's codec: a lossy one, or auto (which compresses every silo's upload).
+        const int is_auto = !strcmp(codec, compress_codec_names[CODEC_CHOICE_AUTO]);
+        if ((!is_auto && (!codec_lookup(codec) || codec_lookup(codec)->lossless)) || (ef != 0 && ef != 1)) {
+            snprintf(err, errlen, "%s: root attributes codec = '%s', error_feedback = %lld are not a lossy codec (or auto) "
+                     "of this photon and 0 or 1", path, codec, (long long)ef);
             return -1;
         }
         sh->residuals = (int)ef;
@@ -347,9 +349,9 @@ static int check_compatible(hid_t f, const char *path, const CkptView *v, char *
     char codec_buf[64];
     if (H5Aexists(f, "codec") > 0 && !h5_attr_read_string_buf(f, "codec", codec_buf, sizeof codec_buf)) codec_have = codec_buf;
     const int compressed = ckpt_compressed(d);
-    if (strcmp(codec_have, codec_names[d->codec]) && (compressed || strcmp(codec_have, "fp32"))) {
+    if (strcmp(codec_have, compress_codec_names[d->codec]) && (compressed || strcmp(codec_have, "fp32"))) {
         snprintf(err, errlen, "%s: written with compress.codec = %s, this run has %s; a resumed run cannot change compress.codec "
-                 "(set it back, or start a new run in another [run] dir)", path, codec_have, codec_names[d->codec]);
+                 "(set it back, or start a new run in another [run] dir)", path, codec_have, compress_codec_names[d->codec]);
         return -1;
     }
     if (compressed) {

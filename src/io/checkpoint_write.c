@@ -213,7 +213,7 @@ static int write_attrs(hid_t f, const CkptView *v, int64_t outer_t)
     rc |= h5_attr_write_int(f, "metrics_offset", s->metrics_offset);
     if (d->mode == MODE_FEDERATED) rc |= h5_attr_write_int(f, "outer_t", outer_t);
     if (ckpt_compressed(d)) {
-        rc |= h5_attr_write_fixed_string(f, "codec", codec_names[d->codec]);
+        rc |= h5_attr_write_fixed_string(f, "codec", compress_codec_names[d->codec]);
         rc |= h5_attr_write_int(f, "error_feedback", d->error_feedback);
     }
     if (ckpt_streaming(d)) {

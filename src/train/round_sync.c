@@ -111,6 +111,7 @@ void round_boundary(Trainer *tr, RoundTally *t, const int *participating, int ev
         st->comm_seconds = t->frag_comm_s;
     } else if (c->fed.mode == MODE_FEDERATED) {
         if (eval_now) evaluate_local(tr, local_loss);
+        if (tr->fed) fed_set_round_compute(tr->fed, t->compute_max); // codec = auto's budget (measured)
         double t0 = MPI_Wtime();
         federated_sync(tr, t->round, participating, st);
         st->comm_seconds = MPI_Wtime() - t0;

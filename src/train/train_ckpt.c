@@ -27,7 +27,7 @@ void train_identity(Trainer *tr)
     tr->effective = effective_deck(&tr->deck);
     tr->id = (RunIdentity){.config = tr->model.config, .mode = c->fed.mode, .topology = c->fed.topology,
                            .optimizer = c->inner.kind, .outer = c->outer.kind, .local_steps = c->fed.local_steps,
-                           .steps = c->run.steps, .codec = c->compress.codec.kind,
+                           .steps = c->run.steps, .codec = c->compress.adaptive ? CODEC_CHOICE_AUTO : c->compress.codec.kind,
                            .error_feedback = c->compress.error_feedback, .fragments = c->fed.fragments,
                            .overlap_steps = c->fed.overlap_steps, .data_file = tr->data_file_abs, .deck_text = tr->deck.deck_text,
                            .overrides = tr->deck.overrides, .effective = tr->effective};

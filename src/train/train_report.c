@@ -42,9 +42,20 @@ void report_banner(const Trainer *tr)
     char device[512];
     tr->backend.ops->describe(&tr->backend, device, sizeof device);
     fputs(device, stdout);
-    if (c->fed.mode != MODE_CENTRALIZED)
+    if (c->fed.mode != MODE_CENTRALIZED && c->link.num_links == 0)
         printf("links: %g Mbps, %g ms latency, emulation %s\n", c->link.bandwidth_mbps, c->link.latency_ms,
                link_emulation_name(c->link.emulate));
+    else if (c->fed.mode != MODE_CENTRALIZED) {
+        printf("links (Mbps/ms):");
+        for (int k = 0; k < c->link.num_links; k++)
+            printf(" silo %d %g/%g", k, c->link.silo_bandwidth_mbps[k], c->link.silo_latency_ms[k]);
+        if (c->fed.topology == TOPOLOGY_SERVER) {
+            double bw, lat;
+            link_of_rank(&c->link, c->link.num_links, c->link.num_links, &bw, &lat);
+            printf(", server %g/%g", bw, lat);
+        }
+        printf(", emulation %s\n", link_emulation_name(c->link.emulate));
+    }
     fflush(stdout);
 }
 
@@ -133,6 +144,16 @@ void report_round(Trainer *tr, const RoundTally *t, long step, const int *partic
             }
         }
         g_string_append_printf(flags, "],\"down_bytes\":%.0f,\"down_error\":%.9g", st->down_bytes, st->down_error);
+        if (st->choice_reason) {
+            // codec = auto: why each silo's payload took its codec, and the downlink's (the lossiest).
+            g_string_append(flags, ",\"codec_reason\":[");
+            for (int k = 0; k < S; k++) {
+                const char *why = st->choice_reason + (size_t)k * CODEC_REASON_MAX;
+                if (st->codec[k] < 0) g_string_append_printf(flags, "%snull", k ? "," : "");
+                else g_string_append_printf(flags, "%s\"%s\"", k ? "," : "", why); // no quotes or backslashes in it
+            }
+            g_string_append_printf(flags, "],\"down_codec\":\"%s\"", codec_names[st->down_codec]);
+        }
     }
     metrics_record(&tr->metrics,
                    "\"type\":\"round\",\"round\":%ld,\"step\":%ld,\"tokens\":%.0f,\"train_loss\":%.6f,\"bytes\":%.0f,\"bytes_per_silo\":%.0f,"

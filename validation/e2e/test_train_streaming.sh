@@ -57,5 +57,6 @@ expect_error D 2 "is not a multiple of federation.fragments" train_cmd 2 D feder
 expect_error D 2 "must be below local_steps/fragments" train_cmd 2 D federation.local_steps=4 federation.fragments=2 federation.overlap_steps=2
 expect_error D 2 "need federation.inner_state = keep" train_cmd 2 D federation.local_steps=4 federation.fragments=2 federation.inner_state=average
 expect_error D 2 "a resumed run cannot change them" train_cmd 2 B2.part $S federation.fragments=1 --resume latest
-check D "refused: H not a multiple of F, overlap too long, averaged moments, a resume with other fragments"
+expect_error D 2 "needs compress.compute_s > 0" train_cmd 2 D federation.local_steps=4 federation.fragments=2 compress.codec=auto
+check D "refused: H not a multiple of F, overlap too long, averaged moments, a resume with other fragments, auto without compute_s"
 echo "$passed checks passed"

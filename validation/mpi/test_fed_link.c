@@ -154,6 +154,83 @@ done:
     free(out);
 }
 
+/* Per-silo links (silo k: 10·4^k Mbps, (k + 1) ms; the server at its default, the fastest and
+ * nearest): a round of every silo costs the per-rank formula of link.h,
+ *     max over the ranks r in a phase of latency_r + max(up_r, down_r)·8/bandwidth_r,
+ * with each phase's bytes per rank written out again here; and a list with the same value for
+ * every silo models bitwise the seconds of the single link. */
+static double rank_time(const LinkConfig *l, int r, double bytes)
+{
+    double bw = r < S ? l->silo_bandwidth_mbps[r] : l->silo_bandwidth_mbps[S - 1];
+    double lat = r < S ? l->silo_latency_ms[r] : l->silo_latency_ms[0];
+    return bytes > 0.0 ? lat * 1e-3 + bytes * 8.0 / (bw * 1e6) : 0.0;
+}
+
+static void per_silo_case(size_t n)
+{
+    int active = topo.is_leader || topo.is_server;
+    LinkConfig mixed = {.bandwidth_mbps = 1.0, .latency_ms = 1.0, .num_links = S, .emulate = LINK_MODEL};
+    LinkConfig one = {.bandwidth_mbps = 100.0, .latency_ms = 10.0, .emulate = LINK_MODEL}, list = one;
+    list.num_links = S;
+    for (int k = 0; k < S; k++) {
+        mixed.silo_bandwidth_mbps[k] = 10.0 * pow(4.0, k);
+        mixed.silo_latency_ms[k] = k + 1.0;
+        list.silo_bandwidth_mbps[k] = 100.0;
+        list.silo_latency_ms[k] = 10.0;
+    }
+    const LinkConfig *links[3] = {&mixed, &one, &list};
+    double modeled[3] = {0};
+    float *theta = malloc(n * sizeof(float)), *x = malloc(n * sizeof(float));
+    for (int c = 0; c < 3; c++) {
+        Federation *f = active ? fed_create(&topo, &(OuterConfig){.kind = OUTER_FEDAVG, .lr = 1.0f}, n,
+                                            &(DropPolicy){.min_clients = 1}, links[c]) : NULL;
+        synth_gaussian(theta, n, 3, 1.0);
+        synth_local(x, theta, n, topo.silo < 0 ? 0 : topo.silo, 0, 1.0);
+        RoundStats st;
+        if (active) {
+            fed_sync(f, 0, NULL, x, 1000.0, theta, &st);
+            modeled[c] = st.modeled_seconds;
+        }
+        fed_free(f);
+    }
+    free(theta);
+    free(x);
+    if (!active) return;
+    CHECK(memcmp(&modeled[1], &modeled[2], sizeof(double)) == 0, "n=%zu: uniform list %.17g s, single link %.17g s", n,
+          modeled[2], modeled[1]);
+
+    // The mixed links, phase by phase (every silo survives; chunk j of n floats: ⌊n/S⌋ or one more).
+    double want = 0.0, t;
+    const double N4 = 4.0 * (double)n, TABLE = 40.0 * S;
+    if (!topo.with_server) {
+        t = 0.0; // the records
+        for (int k = 0; k < S; k++) t = fmax(t, rank_time(&mixed, k, 32.0 * (S - 1)));
+        want += t;
+        double rs = 0.0, ag = 0.0;
+        for (int k = 0; k < S; k++) {
+            const double c = 4.0 * (double)(n / (size_t)S + ((size_t)k < n % (size_t)S));
+            if (S > 1) rs = fmax(rs, rank_time(&mixed, k, fmax((S - 1) * c, N4 - c)));
+            if (S > 1) ag = fmax(ag, rank_time(&mixed, k, fmax((S - 1) * c, N4 - c)));
+        }
+        want += rs + ag;
+    } else {
+        t = rank_time(&mixed, S, 32.0 * S); // the records to the server
+        for (int k = 0; k < S; k++) t = fmax(t, rank_time(&mixed, k, 32.0));
+        want += t;
+        t = rank_time(&mixed, S, TABLE * S); // the verdicts back
+        for (int k = 0; k < S; k++) t = fmax(t, rank_time(&mixed, k, TABLE));
+        want += t;
+        t = rank_time(&mixed, S, N4 * S); // the uploads
+        for (int k = 0; k < S; k++) t = fmax(t, rank_time(&mixed, k, N4));
+        want += t;
+        t = rank_time(&mixed, S, N4 * S); // θ back down
+        for (int k = 0; k < S; k++) t = fmax(t, rank_time(&mixed, k, N4));
+        want += t;
+    }
+    if (S == 1 && !topo.with_server) want = 0.0;
+    CHECK(fabs(modeled[0] - want) <= 1e-12 * want, "n=%zu per-silo links: modeled %.12g s, want %.12g s", n, modeled[0], want);
+}
+
 int main(int argc, char **argv)
 {
     char usage[64];
@@ -167,6 +244,8 @@ int main(int argc, char **argv)
             if (ks[b] < S) run_case(sizes[a], ks[b], 1, LINK_MODEL);
     if (S >= 2) run_case(1001, 1, 2, LINK_MODEL); // 1 sampled, 2 needed: skipped, metadata only
     run_case(1000, 0, 1, LINK_OFF);
+    per_silo_case(1000);
+    per_silo_case(1001);
 
     // LINK_SLEEP: a slow link (4 Mbit/s, 20 ms) makes a 2048-float round take ~0.1-0.2 s.
     int active = topo.is_leader || topo.is_server;

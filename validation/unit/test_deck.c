@@ -54,6 +54,21 @@ int main(void)
     CHECK(d.overrides && !strcmp(d.overrides, "optim.lr=0.5 model.layers=3"), "overrides recorded");
     deck_free(&d);
 
+    /* Per-silo links: one value per silo, or one for all. */
+    char *links[] = {"federation.silos=3", "link.bandwidth_mbps=10,100.5,1e3", "link.latency_ms=4"};
+    CHECK(deck_load_string(&d, "links.deck", "[data]\nfile = x\n", links, 3, err, sizeof err) == 0, "per-silo links load: %s", err);
+    CHECK(d.bandwidth_mbps.n == 3 && d.bandwidth_mbps.v[1] == 100.5 && d.bandwidth_mbps.v[2] == 1000.0 &&
+              d.latency_ms.n == 1 && d.latency_ms.v[0] == 4.0 && d.server_bandwidth_mbps == 0.0,
+          "link lists");
+    {
+        char buf[8192] = "";
+        FILE *mem = fmemopen(buf, sizeof buf, "w");
+        deck_print_values(&d, mem);
+        fclose(mem);
+        CHECK(strstr(buf, "bandwidth_mbps = 10,100.5,1000\n") && strstr(buf, "latency_ms = 4\n"), "effective deck lists: %s", buf);
+    }
+    deck_free(&d);
+
     /* The error paths, each with its line. */
     expect_error("[data]\nfile = x\n[model]\nlayerz = 2\n", NULL, 0, "t.deck:4: unknown key 'layerz' in [model]");
     expect_error("[data]\nfile = x\n[modle]\nlayers = 2\n", NULL, 0, "t.deck:4: unknown section [modle]");
@@ -67,6 +82,11 @@ int main(void)
     expect_error("[data]\nfile = x\n[federation]\nouter = adam\n", NULL, 0,
                  "t.deck:4: federation.outer: 'adam' is not one of: fedavg, fedmom, nesterov, fedadam, fedyogi");
     expect_error("[data]\nfile = x\n[federation]\nfault_rounds = 1,x\n", NULL, 0, "t.deck:4: federation.fault_rounds: 'x' is not an integer");
+    expect_error("[data]\nfile = x\n[federation]\nsilos = 4\n[link]\nbandwidth_mbps = 10, 100, 1000\n", NULL, 0,
+                 "t.deck:6: link.bandwidth_mbps has 3 values but federation.silos = 4");
+    expect_error("[data]\nfile = x\n[link]\nlatency_ms = 1,x\n", NULL, 0, "t.deck:4: link.latency_ms: 'x' is not a number");
+    expect_error("[data]\nfile = x\n[federation]\nsilos = 2\n[link]\nlatency_ms = 1,-2\n", NULL, 0,
+                 "t.deck:6: link.latency_ms = -2 is out of range");
     expect_error("[data]\nfile = x\n[model]\nlayers = 2\nlayers = 3\n", NULL, 0, "t.deck:5: model.layers set twice (first at line 4");
     expect_error("[data]\nfile = x\n[model]\nthis line is wrong\n", NULL, 0, "t.deck:4: syntax error");
     expect_error("[data]\nfile = x\n[model\n", NULL, 0, "t.deck:3: syntax error");
