@@ -8,7 +8,11 @@
 #
 # The federated recipe is the best one found by hand for this budget with the inner moments kept
 # (nesterov 0.7 / 0.5, inner lr 1e-3; doc/results.md); H = 20 and 50; every codec with and without
-# error feedback. ONLY=REGEX runs only the matching names; runs already complete are skipped.
+# error feedback; streaming sync (F = 4) for two codecs, the server topology, a denser top-k; the
+# same points on 100 Mbps links and on a mixed set (one silo at 10 Mbps, three at 1 Gbps) with
+# codec = auto against every fixed codec; ddp with an evaluation every round (time to a target).
+# ONLY=REGEX runs only the matching names; runs already complete are skipped. Do not edit this
+# file while it runs (bash reads it as it goes).
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
@@ -48,5 +52,21 @@ for codec in int8 int4; do
 done
 NP=5 run int4-server-H50 $recipe federation.local_steps=50 compress.codec=int4 federation.topology=server
 run topk10-H50 $recipe federation.local_steps=50 compress.codec=topk compress.topk_fraction=0.1 compress.topk_values=int8
+# ddp's curve (an evaluation on 16,384 tokens every round), for the time to reach a perplexity.
+run ddp-curve federation.mode=ddp optim.lr=1e-3 federation.local_steps=20 eval.every=1 eval.tokens=16384
+# 100 Mbps links (10 ms): the same bytes and weights, another modeled time.
+slow="link.bandwidth_mbps=100"
+run ddp-curve-100M federation.mode=ddp optim.lr=1e-3 federation.local_steps=20 eval.every=1 eval.tokens=16384 $slow
+run fp32-H20-100M $recipe federation.local_steps=20 $slow
+run int8-H50-100M $recipe federation.local_steps=50 compress.codec=int8 $slow
+run int4-H50-100M $recipe federation.local_steps=50 compress.codec=int4 $slow
+# A mixed set: silo 0 at 10 Mbps, the others at 1 Gbps. codec = auto may spend half a round's
+# compute (fixed at 2.4 s, about this machine's 20 steps, so that the choice is deterministic)
+# on each upload.
+mixed="link.bandwidth_mbps=10,1000,1000,1000 federation.local_steps=20"
+run mixed-auto $recipe $mixed compress.codec=auto compress.comm_budget=0.5 compress.compute_s=2.4
+for codec in fp32 bf16 int8 int4 "topk compress.topk_values=int8"; do
+  run mixed-$(echo "$codec" | cut -d' ' -f1) $recipe $mixed compress.codec=$codec
+done
 /usr/bin/python3 benchmarks/frontier.py "$out" > "$out/frontier.md"
 cat "$out/frontier.md"

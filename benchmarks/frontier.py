@@ -15,10 +15,15 @@ for name in sorted(os.listdir(out)):
     if not end:
         continue
     rounds = [r for r in recs if r["type"] == "round"]
-    peak = max((r["bytes_total"] for r in rounds), default=0)
+    # The largest single exchange: a round's bytes, or with streaming sync its largest fragment's.
+    # ddp exchanges gradients every step: its round records hold H exchanges each.
+    ddp = any(r["type"] == "start" and r.get("mode") == "ddp" for r in recs)
+    per = (rounds[0]["step"] if rounds else 1) if ddp else 1
+    peak = max((max((x["bytes"] for x in r["fragments"]), default=0) if "fragments" in r else r["bytes"] / per
+                for r in rounds), default=0)
     rows.append((name, end[-1]["val_ppl"], end[-1]["inter_silo_bytes"], peak, end[-1]["modeled_wall_s"]))
 ddp = {r[0]: r for r in rows}.get("ddp")
-print("| run | final val ppl | vs ddp ppl | inter-silo bytes | fewer bytes than ddp | largest round (bytes) | modeled wall (s) |")
+print("| run | final val ppl | vs ddp ppl | inter-silo bytes | fewer bytes than ddp | largest exchange (bytes) | modeled wall (s) |")
 print("|---|---:|---:|---:|---:|---:|---:|")
 for name, ppl, b, peak, wall in sorted(rows, key=lambda r: -r[2]):
     ratio = "%.0fx" % (ddp[2] / b) if ddp and b > 0 else "-"
