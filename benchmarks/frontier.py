@@ -33,11 +33,13 @@ try:
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    fig, ax = plt.subplots(figsize=(7, 4.5))
-    for name, ppl, b, _, _ in rows:
+    fig, ax = plt.subplots(figsize=(8, 5))
+    # Runs that repeat another's weights on other links (-100M, mixed-, -curve) are left out.
+    for name, ppl, b, _, _ in [r for r in rows if not any(t in r[0] for t in ("100M", "mixed", "curve"))]:
         ax.scatter(b, ppl, marker="s" if name == "ddp" else ("x" if "noef" in name else "o"))
         ax.annotate(name, (b, ppl), fontsize=7, xytext=(3, 3), textcoords="offset points")
     ax.set_xscale("log")
+    ax.set_yscale("log")
     ax.set_xlabel("inter-silo bytes (whole run)")
     ax.set_ylabel("final validation perplexity")
     ax.set_title("Brown by genre, 4 silos: perplexity vs bytes (x: no error feedback)")

@@ -6,8 +6,8 @@ its own modeled inter-silo time (the link model of every exchange; doc/federatio
 
 Prints (markdown): for each link setting, each run's final perplexity, bytes, modeled
 communication and wall time, and the modeled wall time ddp needs to reach that run's final
-perplexity (from ddp's per-round evaluations on 16,384 tokens; "-" if ddp is better from its
-first evaluation on, which never happens here) against the run's own."""
+perplexity (from ddp's per-round evaluations of the whole validation set; "-" if ddp never gets
+there) against the run's own."""
 import json, os, statistics, sys
 
 out = sys.argv[1]
@@ -58,8 +58,9 @@ for title, suffix, curve_name in settings:
                                                         "%.1f" % t if t is not None else "-"))
     print()
 mixed = sorted(n for n in runs if n.startswith("mixed-"))
+mixed = [n for n in mixed if not n.startswith("mixed-server-")] + [n for n in mixed if n.startswith("mixed-server-")]
 if mixed:
-    print("**Mixed links: silo 0 at 10 Mbps, silos 1-3 at 1 Gbps (10 ms), H = 20**\n")
+    print("**Mixed links: silo 0 at 10 Mbps, silos 1-3 at 1 Gbps (10 ms), H = 20 (server-: the server topology, its link 1 Gbps)**\n")
     print("| run | codecs sent (silo 0 / others, last round) | final val ppl | inter-silo bytes | modeled comm (s) | modeled wall (s) |")
     print("|---|---|---:|---:|---:|---:|")
     for n in mixed:
