@@ -10,6 +10,7 @@
 #include "info.h"
 #include "prep.h"
 #include "train.h"
+#include "check.h"
 
 typedef struct {
     const char *name;
@@ -50,7 +51,11 @@ int main(int argc, char **argv)
         fprintf(stderr, "photon: unknown command '%s' (photon --help lists them)\n", name);
         return 2;
     }
-    MPI_Init(&argc, &argv);
+    /* Streaming sync runs a fragment's exchange on a thread of the silo leader while its main
+     * thread trains (src/train/fragments.c): that needs MPI_THREAD_MULTIPLE where the MPI has it. */
+    int provided = MPI_THREAD_SINGLE;
+    MPI_Init_thread(&argc, &argv, MPI_THREAD_MULTIPLE, &provided);
+    photon_mpi_thread_multiple = provided >= MPI_THREAD_MULTIPLE;
     int rc = cmd->run(argc - 1, argv + 1);
     /* Every rank returns the same status; a non-zero one still finalizes cleanly. */
     MPI_Finalize();

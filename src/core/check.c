@@ -52,3 +52,5 @@ int photon_any_failed(int failed, MPI_Comm comm)
     mpiCheck(MPI_Allreduce(&mine, &any, 1, MPI_INT, MPI_MAX, comm));
     return any;
 }
+
+int photon_mpi_thread_multiple = 0;

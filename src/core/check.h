@@ -25,6 +25,8 @@ FILE *photon_fopen_check(const char *path, const char *mode, const char *file, i
 /* Collective over comm: whether any rank passed failed != 0, so that every rank takes the same
  * branch before the next collective (one rank's error must not leave the others waiting). */
 int photon_any_failed(int failed, MPI_Comm comm);
+/* Whether MPI was initialised with MPI_THREAD_MULTIPLE (photon.c; 0 in programs that call MPI_Init). */
+extern int photon_mpi_thread_multiple;
 
 /* MPI calls return MPI_SUCCESS or an error code (with MPI_ERRORS_RETURN installed). */
 #define mpiCheck(call)                                                                  \

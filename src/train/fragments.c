@@ -1,6 +1,9 @@
 /* fragments.c: streaming sync (fragments.h). */
 #include "fragments.h"
 
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "check.h"
@@ -18,10 +21,24 @@ struct Fragments {
     float *x, *g;      // (max_size) packed local and global values
     int64_t *state;    // (F, 3): due step of the pending merge (-1: none), last sync step (-1:
                        // none yet), the fragment's outer steps (holders; checkpoints)
+    struct Exchange *ex; // (F) each fragment's exchange in flight (at most one per fragment)
     OuterOpt view;     // the fragments' outer states as one full-length optimizer (holders)
     float *resid_view, *resid_down_view; // (n) likewise for the residuals, or NULL
 };
 enum { ST_DUE, ST_LAST, ST_OUTER_T, ST_LEN };
+
+/* One fragment's exchange: started after its step on the leader's exchange thread (or at once),
+ * completed by the main thread when its merge is due. */
+typedef struct Exchange {
+    Trainer *tr;
+    Fragments *fr;
+    int f, active, threaded;
+    long round, step;
+    double weight;
+    float *x, *g;      // (size[f]) packed local and global values: the thread's own copies
+    RoundStats st;
+    pthread_t thread;
+} Exchange;
 
 /* ---- the plan ------------------------------------------------------------------------------ */
 
@@ -68,10 +85,12 @@ void fragments_plan(const GPTConfig *c, int F, FragRange ***ranges, int **nrange
         for (int j = 0; j < (*nranges)[f]; j++) (*size)[f] += (*ranges)[f][j].cnt;
 }
 
-int fragment_syncs_after(long step, long H, int F, int f)
+int fragment_syncs_after(long step, long H, int F, int tau, int f)
 {
-    const long offset = (long)f * (H / F);
-    return (step + 1 - offset) % H == 0 && step + 1 >= offset && (f > 0 || step + 1 >= H);
+    // Fragment f's exchange lands (its merge) after local step (f+1)·H/F − 1 of a round, so it
+    // starts τ steps earlier: every exchange of a round ends inside it (fragments.h).
+    const long land = (long)(f + 1) * (H / F);
+    return (step + 1 + tau) % H == land % H && step + 1 + tau >= land;
 }
 
 /* ---- packing ------------------------------------------------------------------------------- */
@@ -121,6 +140,11 @@ Fragments *fragments_create(Trainer *tr)
         fr->state[f * ST_LEN + ST_OUTER_T] = 0;
     }
     fr->fed = callocCheck((size_t)fr->F, sizeof *fr->fed);
+    fr->ex = callocCheck((size_t)fr->F, sizeof *fr->ex);
+    for (int f = 0; f < fr->F; f++) {
+        fr->ex[f].x = mallocCheck(fr->size[f] * sizeof(float));
+        fr->ex[f].g = mallocCheck(fr->size[f] * sizeof(float));
+    }
     if (tr->topo.is_leader || tr->topo.is_server) {
         for (int f = 0; f < fr->F; f++) {
             fr->fed[f] = fed_create(&tr->topo, &c->outer, fr->size[f], &c->fed.drop, &c->link);
@@ -141,9 +165,13 @@ void fragments_free(Fragments *fr)
 {
     if (!fr) return;
     for (int f = 0; f < fr->F; f++) {
+        if (fr->ex[f].active && fr->ex[f].threaded) pthread_join(fr->ex[f].thread, NULL);
         if (fr->fed[f]) fed_free(fr->fed[f]);
         free(fr->ranges[f]);
+        free(fr->ex[f].x);
+        free(fr->ex[f].g);
     }
+    free(fr->ex);
     if (fr->view.ops) outer_free(&fr->view);
     free(fr->fed);
     free(fr->ranges);
@@ -174,34 +202,72 @@ static void merge(Trainer *tr, Fragments *fr, int f)
     }
 }
 
-/* One fragment's federated round; every rank. The new global values go to θ_global on every
- * rank; the merge is due τ steps later (now, with τ = 0). */
-static void sync_fragment(Trainer *tr, Fragments *fr, int f, long round, long step, RoundStats *st)
+/* The exchange proper: the fragment's federated round (fed_sync), on a leader's exchange thread
+ * or inline. It touches only the fragment's Federation and the exchange's own buffers. */
+static void *run_exchange(void *arg)
+{
+    Exchange *e = arg;
+    const Trainer *tr = e->tr;
+    int *all = mallocCheck((size_t)tr->topo.num_silos * sizeof(int));
+    for (int s = 0; s < tr->topo.num_silos; s++) all[s] = 1;
+    fed_sync(e->fr->fed[e->f], e->round, all, tr->topo.is_server ? NULL : e->x, e->weight, e->g, &e->st);
+    free(all);
+    return NULL;
+}
+
+/* Start fragment f's exchange after `step` (every rank): the leaders and the server take copies
+ * of its values; a leader hands them to its exchange thread when the merge is τ > 0 steps away
+ * and MPI allows threads, else the exchange runs now. */
+static void start_exchange(Trainer *tr, Fragments *fr, int f, long round, long step, int defer)
 {
     const RunConfig *c = &tr->cfg;
+    Exchange *e = &fr->ex[f];
+    *e = (Exchange){.tr = tr, .fr = fr, .f = f, .active = 1, .round = round, .step = step, .x = e->x, .g = e->g};
+    const long since = step - fr->state[f * ST_LEN + ST_LAST];
+    fr->state[f * ST_LEN + ST_LAST] = step;
+    fr->state[f * ST_LEN + ST_DUE] = defer ? step + fr->tau : step;
+    if (!(tr->topo.is_leader || tr->topo.is_server)) return;
+    e->weight = tr->topo.is_server ? 0.0 : (double)since * c->run.batch_size * c->model.max_seq_len * tr->topo.silo_size;
+    if (!tr->topo.is_server) pack(fr, f, tr->model.params_memory, e->x);
+    pack(fr, f, tr->theta_global, e->g);
+    // The server has no compute to hide the exchange behind: it waits in it.
+    // Test hook: PHOTON_TEST_INLINE_EXCHANGE=1 runs every exchange inline (the same arithmetic,
+    // no overlap), so that a test can compare the threaded path with it bitwise.
+    const char *inline_hook = getenv("PHOTON_TEST_INLINE_EXCHANGE");
+    e->threaded = defer && tr->topo.is_leader && photon_mpi_thread_multiple && !(inline_hook && inline_hook[0] == '1');
+    if (e->threaded) {
+        int rc = pthread_create(&e->thread, NULL, run_exchange, e);
+        if (rc) PHOTON_FATAL("pthread_create of fragment %d's exchange failed: %s", f, strerror(rc));
+    } else {
+        run_exchange(e);
+    }
+}
+
+/* Complete fragment f's exchange (every rank): wait for it, the new global values to every
+ * rank of the silo and into θ_global, the record; the merge into the local model. */
+static void finish_exchange(Trainer *tr, Fragments *fr, int f, FragExchange *log, int *nlog, RoundStats *st)
+{
+    Exchange *e = &fr->ex[f];
     const size_t nf = fr->size[f];
     int dropped = 0;
-    memset(st, 0, sizeof *st);
-    const long since = step - fr->state[f * ST_LEN + ST_LAST];
+    if (e->threaded) {
+        int rc = pthread_join(e->thread, NULL);
+        if (rc) PHOTON_FATAL("pthread_join of fragment %d's exchange failed: %s", f, strerror(rc));
+    }
     if (tr->topo.is_leader || tr->topo.is_server) {
-        int *all = mallocCheck((size_t)tr->topo.num_silos * sizeof(int));
-        for (int s = 0; s < tr->topo.num_silos; s++) all[s] = 1;
-        const double weight = tr->topo.is_server ? 0.0 : (double)since * c->run.batch_size * c->model.max_seq_len * tr->topo.silo_size;
-        if (!tr->topo.is_server) pack(fr, f, tr->model.params_memory, fr->x);
-        pack(fr, f, tr->theta_global, fr->g);
-        fed_sync(fr->fed[f], round, all, tr->topo.is_server ? NULL : fr->x, weight, fr->g, st);
-        if (!tr->topo.is_server) dropped = st->dropped[tr->topo.silo] != DROP_NONE;
+        if (!tr->topo.is_server) dropped = e->st.dropped[tr->topo.silo] != DROP_NONE;
         OuterOpt *o = fed_outer(fr->fed[f]);
         if (o) fr->state[f * ST_LEN + ST_OUTER_T] = o->t;
-        free(all);
+        *st = e->st;
+        if (*nlog < FRAG_LOG_MAX)
+            log[(*nlog)++] = (FragExchange){f, e->step, (double)e->st.bytes_total, e->st.modeled_seconds, 0.0};
     }
     if (!tr->topo.is_server && tr->topo.silo_size > 1) {
-        mpiCheck(MPI_Bcast(fr->g, (int)nf, MPI_FLOAT, 0, tr->topo.silo_comm));
+        mpiCheck(MPI_Bcast(e->g, (int)nf, MPI_FLOAT, 0, tr->topo.silo_comm));
         mpiCheck(MPI_Bcast(&dropped, 1, MPI_INT, 0, tr->topo.silo_comm));
     }
-    unpack(fr, f, fr->g, tr->theta_global);
-    fr->state[f * ST_LEN + ST_LAST] = step;
-    fr->state[f * ST_LEN + ST_DUE] = step + fr->tau;
+    unpack(fr, f, e->g, tr->theta_global);
+    e->active = e->threaded = 0;
     if (dropped) {
         // A dropped silo is resynchronised at once, its moments forgotten (round_sync.c's rule).
         const float a = fr->alpha;
@@ -211,7 +277,7 @@ static void sync_fragment(Trainer *tr, Fragments *fr, int f, long round, long st
         memset(tr->adam_m, 0, fr->n * sizeof(float));
         memset(tr->adam_v, 0, fr->n * sizeof(float));
         tr->adam_t = 0;
-    } else if (fr->tau == 0) {
+    } else {
         merge(tr, fr, f);
     }
 }
@@ -222,27 +288,30 @@ int fragments_after_step(Trainer *tr, long round, long step, FragExchange *log, 
     const int last = step == tr->cfg.run.steps - 1;
     int due = 0;
     for (int f = 0; f < fr->F; f++)
-        due |= fr->state[f * ST_LEN + ST_DUE] == step || fragment_syncs_after(step, fr->H, fr->F, f) ||
-               (last && (fr->state[f * ST_LEN + ST_DUE] >= 0 || fr->state[f * ST_LEN + ST_LAST] < step));
+        due |= (fr->ex[f].active && fr->state[f * ST_LEN + ST_DUE] == step) ||
+               fragment_syncs_after(step, fr->H, fr->F, fr->tau, f) || (last && fr->state[f * ST_LEN + ST_LAST] < step);
     if (!due) return 0;
     tr->backend.ops->download(&tr->backend);
-    // First what lands now (exchanges of τ steps ago), then the syncs of this step.
+    int done = 0;
+    // First the exchanges whose merge lands now, then the ones that start now.
     for (int f = 0; f < fr->F; f++)
-        if (fr->state[f * ST_LEN + ST_DUE] == step) merge(tr, fr, f);
-    int synced = 0;
+        if (fr->ex[f].active && fr->state[f * ST_LEN + ST_DUE] == step) {
+            finish_exchange(tr, fr, f, log, nlog, st);
+            done = 1;
+        }
     for (int f = 0; f < fr->F; f++) {
-        if (!fragment_syncs_after(step, fr->H, fr->F, f) && !(last && fr->state[f * ST_LEN + ST_LAST] < step)) continue;
-        sync_fragment(tr, fr, f, round, step, st);
-        synced = 1;
-        if (*nlog < FRAG_LOG_MAX)
-            log[(*nlog)++] = (FragExchange){f, step, (double)st->bytes_total, st->modeled_seconds, 0.0};
+        // At the last step every fragment with steps since its last exchange syncs, at once.
+        const int flush = last && fr->state[f * ST_LEN + ST_LAST] < step;
+        if (!fragment_syncs_after(step, fr->H, fr->F, fr->tau, f) && !flush) continue;
+        const int defer = fr->tau > 0 && !last;
+        start_exchange(tr, fr, f, round, step, defer);
+        if (!defer) {
+            finish_exchange(tr, fr, f, log, nlog, st);
+            done = 1;
+        }
     }
-    // The run ends at θ_global: every merge lands at the last step.
-    if (last)
-        for (int f = 0; f < fr->F; f++)
-            if (fr->state[f * ST_LEN + ST_DUE] >= 0) merge(tr, fr, f);
     tr->backend.ops->upload(&tr->backend);
-    return synced;
+    return done;
 }
 
 void fragments_swap_global(Trainer *tr)

@@ -4,13 +4,16 @@
  * The parameters are split into F fragments, layer-strided: layer l of every per-layer tensor
  * belongs to fragment l mod F, and each tensor outside the layers (wte, wpe, lnf) is cut into F
  * contiguous near-equal pieces, piece f to fragment f (doc/federation.md, "Streaming sync").
- * Fragment f syncs after the global steps s with (s + 1) ≡ f·H/F (mod H): each sync is one
- * federated round (fed_sync: pseudo-gradient, codec, outer step) on the fragment's values alone,
- * with a Federation (outer state, residuals) of its own, so an exchange moves 1/F of the model.
- * The new global values of the fragment land in θ_global at once and are merged into the local
- * model τ steps later, θ_local ← α·θ_local + (1 − α)·θ_global (α = 0: replaced), so in the
- * modeled wall clock the exchange hides behind those τ steps of compute. At the last step every
- * fragment syncs and merges, so the run ends at θ_global.
+ * Fragment f's exchange lands after local step (f + 1)·H/F − 1 of every round and starts τ steps
+ * earlier: the fragments sync H/F steps apart, each every H steps, and every exchange of a round
+ * ends inside it (nothing is in flight at a round boundary, where evaluations and checkpoints
+ * happen). An exchange is one federated round (fed_sync: pseudo-gradient, codec, outer step) on
+ * the fragment's values alone, with a Federation (outer state, residuals) of its own, so it moves
+ * 1/F of the model. With τ > 0 it runs on a thread of each silo leader (MPI_THREAD_MULTIPLE)
+ * while the main thread trains the next τ steps; when it lands its new global values go to
+ * θ_global and into the local model, θ_local ← α·θ_local + (1 − α)·θ_global (α = 0: replaced).
+ * At the last step every fragment with steps since its exchange syncs at once, so the run ends at
+ * θ_global.
  *
  * Who calls what: every rank calls fragments_after_step after each global step, in the same
  * order (the syncs are collective over the federation's communicators and each silo). The
@@ -31,8 +34,9 @@ typedef struct { size_t off, cnt; } FragRange;
  * caller frees ranges[f], ranges, nranges, size. */
 void fragments_plan(const GPTConfig *c, int F, FragRange ***ranges, int **nranges, size_t **size);
 
-/* Whether fragment f syncs after global step `step` (H local steps per round, F fragments). */
-int fragment_syncs_after(long step, long H, int F, int f);
+/* Whether fragment f's exchange starts after global step `step` (H local steps per round, F
+ * fragments, merges τ steps after the start): when (step + 1 + τ) ≡ (f + 1)·H/F (mod H). */
+int fragment_syncs_after(long step, long H, int F, int tau, int f);
 
 struct Trainer;
 typedef struct Fragments Fragments;
@@ -51,10 +55,10 @@ typedef struct {
 } FragExchange;
 #define FRAG_LOG_MAX 128
 
-/* After global step `step` of the round (every rank): merges that land now, then the syncs due
- * (all of them at the run's last step, with every merge). Appends each exchange to log (*nlog),
- * and returns the last exchange's RoundStats in *st (the round's flags: drops, skips) when one
- * happened; 0 if none did. */
+/* After global step `step` of the round (every rank): the exchanges that land now (joined,
+ * merged), then the ones that start now (all of them, inline, at the run's last step). Appends
+ * each landed exchange to log (*nlog) and returns 1 with its RoundStats in *st (the round's
+ * flags: drops, skips), 0 if none landed. */
 int fragments_after_step(struct Trainer *tr, long round, long step, FragExchange *log, int *nlog, RoundStats *st);
 
 /* θ_global on every worker (evaluations and final.h5 use it): swap it with the local model in

@@ -1,7 +1,7 @@
 /* test_train_fragments.c: the streaming-sync plan (fragments.h) against the layout written out by
  * hand: every parameter in exactly one fragment; layer l of every per-layer tensor in fragment
- * l mod F; wte, wpe, lnf cut into F contiguous near-equal pieces; and the sync schedule (fragment
- * f after the steps s with s + 1 ≡ f·H/F mod H). */
+ * l mod F; wte, wpe, lnf cut into F contiguous near-equal pieces; and the schedule (fragment f's
+ * exchange starts after the steps s with s + 1 + τ ≡ (f + 1)·H/F mod H, and lands τ steps later). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,19 +55,24 @@ int main(void)
         free(nr);
         free(size);
     }
-    // The schedule: H = 8, F = 4 -> fragment f after steps 2f - 1 + 8k (fragment 0: 7, 15, ...).
-    const int want[4][3] = {{7, 15, 23}, {1, 9, 17}, {3, 11, 19}, {5, 13, 21}};
-    for (int f = 0; f < 4; f++) {
-        int k = 0;
-        for (long s = 0; s < 24; s++)
-            if (fragment_syncs_after(s, 8, 4, f)) {
-                CHECK(k < 3 && s == want[f][k], "fragment %d synced after step %ld", f, s);
-                k++;
-            }
-        CHECK(k == 3, "fragment %d synced %d times in 24 steps, want 3", f, k);
-    }
+    // The schedule: H = 8, F = 4: fragment f's exchange lands after local step 2(f + 1) − 1 of
+    // every round and starts τ steps earlier (τ = 0: 1, 3, 5, 7; τ = 1: 0, 2, 4, 6).
+    for (int tau = 0; tau <= 1; tau++)
+        for (int f = 0; f < 4; f++) {
+            int k = 0;
+            for (long s = 0; s < 24; s++)
+                if (fragment_syncs_after(s, 8, 4, tau, f)) {
+                    const long want = 2 * (f + 1) - 1 - tau + 8 * k;
+                    CHECK(k < 3 && s == want, "tau %d: fragment %d started after step %ld, want %ld", tau, f, s, want);
+                    k++;
+                }
+            CHECK(k == 3, "tau %d: fragment %d started %d times in 24 steps, want 3", tau, f, k);
+        }
     for (long s = 0; s < 40; s++)
-        CHECK(fragment_syncs_after(s, 10, 1, 0) == ((s + 1) % 10 == 0), "F 1: the plain round boundary at step %ld", s);
+        CHECK(fragment_syncs_after(s, 10, 1, 0, 0) == ((s + 1) % 10 == 0), "F 1: the plain round boundary at step %ld", s);
+    // F = 1 with an overlap of 3: the exchange starts 3 steps before the boundary, lands on it.
+    for (long s = 0; s < 40; s++)
+        CHECK(fragment_syncs_after(s, 10, 1, 3, 0) == ((s + 4) % 10 == 0), "F 1, tau 3: step %ld", s);
     printf("%d checks, %d failures\n", test_checks, test_failures);
     return test_failures ? 1 : 0;
 }
