@@ -87,10 +87,11 @@ void fragments_plan(const GPTConfig *c, int F, FragRange ***ranges, int **nrange
 
 int fragment_syncs_after(long step, long H, int F, int tau, int f)
 {
-    // Fragment f's exchange lands (its merge) after local step (f+1)·H/F − 1 of a round, so it
-    // starts τ steps earlier: every exchange of a round ends inside it (fragments.h).
-    const long land = (long)(f + 1) * (H / F);
-    return (step + 1 + tau) % H == land % H && step + 1 + tau >= land;
+    // Fragment f lands (its merge) after the local steps ≡ f·H/F (mod H) of each round (fragment
+    // 0 on the round boundary), so it starts τ steps earlier: every exchange of a round ends
+    // inside it (fragments.h).
+    const long land = (long)f * (H / F);
+    return (step + 1 + tau) % H == land % H && step + 1 + tau >= (land ? land : H);
 }
 
 /* ---- packing ------------------------------------------------------------------------------- */

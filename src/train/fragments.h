@@ -4,10 +4,10 @@
  * The parameters are split into F fragments, layer-strided: layer l of every per-layer tensor
  * belongs to fragment l mod F, and each tensor outside the layers (wte, wpe, lnf) is cut into F
  * contiguous near-equal pieces, piece f to fragment f (doc/federation.md, "Streaming sync").
- * Fragment f's exchange lands after local step (f + 1)·H/F − 1 of every round and starts τ steps
- * earlier: the fragments sync H/F steps apart, each every H steps, and every exchange of a round
- * ends inside it (nothing is in flight at a round boundary, where evaluations and checkpoints
- * happen). An exchange is one federated round (fed_sync: pseudo-gradient, codec, outer step) on
+ * Fragment f's exchange lands after the local steps ≡ f·H/F (mod H) of every round (fragment 0
+ * on the round boundary) and starts τ steps earlier: the fragments sync H/F steps apart, each
+ * every H steps, and every exchange of a round ends inside it (nothing is in flight at a round
+ * boundary, where evaluations and checkpoints happen). An exchange is one federated round (fed_sync: pseudo-gradient, codec, outer step) on
  * the fragment's values alone, with a Federation (outer state, residuals) of its own, so it moves
  * 1/F of the model. With τ > 0 it runs on a thread of each silo leader (MPI_THREAD_MULTIPLE)
  * while the main thread trains the next τ steps; when it lands its new global values go to
@@ -35,7 +35,7 @@ typedef struct { size_t off, cnt; } FragRange;
 void fragments_plan(const GPTConfig *c, int F, FragRange ***ranges, int **nranges, size_t **size);
 
 /* Whether fragment f's exchange starts after global step `step` (H local steps per round, F
- * fragments, merges τ steps after the start): when (step + 1 + τ) ≡ (f + 1)·H/F (mod H). */
+ * fragments, merges τ steps after the start): when (step + 1 + τ) ≡ f·H/F (mod H). */
 int fragment_syncs_after(long step, long H, int F, int tau, int f);
 
 struct Trainer;

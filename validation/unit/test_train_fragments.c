@@ -1,7 +1,7 @@
 /* test_train_fragments.c: the streaming-sync plan (fragments.h) against the layout written out by
  * hand: every parameter in exactly one fragment; layer l of every per-layer tensor in fragment
  * l mod F; wte, wpe, lnf cut into F contiguous near-equal pieces; and the schedule (fragment f's
- * exchange starts after the steps s with s + 1 + τ ≡ (f + 1)·H/F mod H, and lands τ steps later). */
+ * exchange starts after the steps s with s + 1 + τ ≡ f·H/F mod H, and lands τ steps later). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,14 +55,15 @@ int main(void)
         free(nr);
         free(size);
     }
-    // The schedule: H = 8, F = 4: fragment f's exchange lands after local step 2(f + 1) − 1 of
-    // every round and starts τ steps earlier (τ = 0: 1, 3, 5, 7; τ = 1: 0, 2, 4, 6).
+    // The schedule: H = 8, F = 4: fragment f's exchange lands after the local steps ≡ 2f (mod 8)
+    // (fragment 0 on the boundary) and starts τ steps earlier (τ = 0: after steps 7, 1, 3, 5 of
+    // the round; τ = 1: 6, 0, 2, 4).
     for (int tau = 0; tau <= 1; tau++)
         for (int f = 0; f < 4; f++) {
             int k = 0;
             for (long s = 0; s < 24; s++)
                 if (fragment_syncs_after(s, 8, 4, tau, f)) {
-                    const long want = 2 * (f + 1) - 1 - tau + 8 * k;
+                    const long want = (f ? 2 * f : 8) - 1 - tau + 8 * k;
                     CHECK(k < 3 && s == want, "tau %d: fragment %d started after step %ld, want %ld", tau, f, s, want);
                     k++;
                 }
