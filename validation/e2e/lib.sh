@@ -6,7 +6,7 @@
 #                 validation/mpi/mpi-launch.sh;  for the data tests $PREPINFO (photon prep and
 #                 info alone), $CHECKFILE (a data file against its corpus), $LOADER (the loader test)
 #   need_h5py               skip (77) unless $PY imports h5py and numpy
-#   work_dir NAME           make $work (removed on exit)
+#   work_dir NAME           make $work (removed on exit; also Open MPI's session directory)
 #   fail MESSAGE...         print FAIL: MESSAGE, exit 1
 #   check LABEL WHAT        print "LABEL: WHAT" and count it in $passed
 #   gen_corpus DOCS SEED    the generated corpus of 5 sources (gen_corpus) in $work/corpus
@@ -41,6 +41,10 @@ need_h5py() { $PY -c 'import h5py, numpy' 2>/dev/null || { echo "SKIP: no h5py/n
 work_dir() {
   work=$(mktemp -d "${TMPDIR:-/tmp}/photon-$1.XXXXXX") || exit 99
   trap 'rm -rf "$work"' EXIT
+  # Open MPI's session directory inside $work: jobs of other tests (or other users' jobs) that
+  # end and remove the shared /tmp/ompi.HOST.UID while this test's mpirun creates its own
+  # cannot fail it ("orte_session_dir failed", seen with concurrent jobs).
+  export OMPI_MCA_orte_tmpdir_base="$work" PRTE_MCA_prte_tmpdir_base="$work"
 }
 fail() { echo "FAIL: $*"; exit 1; }
 check() { echo "$1: $2"; passed=$((passed + 1)); }
