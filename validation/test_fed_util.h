@@ -96,4 +96,17 @@ static inline void fed_test_start(int *argc, char ***argv, int nargs, int smin, 
         MPI_Abort(MPI_COMM_WORLD, 2);
     }
 }
+/* The end of a multi-rank federation test: frees the topology, sums the ranks' failures, prints
+ * "NAME S=… TOPOLOGY: PASS|FAIL" on world rank 0, finalizes MPI; main returns the result. */
+static inline int fed_test_finish(Topology *t, const char *name, int S, int server)
+{
+    const int rank = t->world_rank;
+    topology_free(t);
+    int failures = 0;
+    MPI_Allreduce(&test_failures, &failures, 1, MPI_INT, MPI_SUM, MPI_COMM_WORLD);
+    if (rank == 0) printf("%s S=%d %s: %s\n", name, S, server ? "server" : "allreduce", failures ? "FAIL" : "PASS");
+    MPI_Finalize();
+    return failures ? 1 : 0;
+}
+
 #endif

@@ -69,8 +69,9 @@ int datafile_read_validation(const char *path, int source, uint32_t **tokens, si
 
 // The tokenizer stored in the file (for `photon sample` and tests); NULL with a message.
 BPE *datafile_read_tokenizer(const char *path, char *err, size_t errlen);
-/* The tokenizer of an open data file, checked (bpe_load_h5); NULL with msg naming what is wrong. */
-BPE *datafile_load_tokenizer(hid_t file, char *msg, size_t msglen);
+/* The tokenizer of the open data file `path`, checked (bpe_load_h5); NULL with a message naming
+ * the file and what is wrong. */
+BPE *datafile_load_tokenizer(hid_t file, const char *path, char *err, size_t errlen);
 
 // Opens a photon data file read-only with the given file access property list (H5P_DEFAULT,
 // or an MPI-IO one: then collective), after checking that it exists, is HDF5, and has this

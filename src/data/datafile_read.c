@@ -388,15 +388,13 @@ done:
     return rc;
 }
 
-BPE *datafile_load_tokenizer(hid_t file, char *msg, size_t msglen)
+BPE *datafile_load_tokenizer(hid_t file, const char *path, char *err, size_t errlen)
 {
+    char msg[1024] = "group /tokenizer is missing";
     hid_t g = H5Gopen2(file, "tokenizer", H5P_DEFAULT);
-    if (g < 0) {
-        snprintf(msg, msglen, "group /tokenizer is missing");
-        return NULL;
-    }
-    BPE *bpe = bpe_load_h5(g, msg, msglen);
-    H5Gclose(g);
+    BPE *bpe = g < 0 ? NULL : bpe_load_h5(g, msg, sizeof msg);
+    if (g >= 0) H5Gclose(g);
+    if (!bpe) snprintf(err, errlen, "%s: the tokenizer is damaged: %s; re-run photon prep", path, msg);
     return bpe;
 }
 
@@ -406,9 +404,7 @@ BPE *datafile_read_tokenizer(const char *path, char *err, size_t errlen)
     if (file < 0) return NULL;
     H5Quiet quiet;
     h5_quiet_begin(&quiet);
-    char msg[512];
-    BPE *bpe = datafile_load_tokenizer(file, msg, sizeof msg);
-    if (!bpe) snprintf(err, errlen, "%s: %s: re-run photon prep", path, msg);
+    BPE *bpe = datafile_load_tokenizer(file, path, err, errlen);
     H5Fclose(file);
     h5_quiet_end(&quiet);
     return bpe;

@@ -162,12 +162,8 @@ int datafile_verify(const char *path, int verify, const char *cmd, char *err, si
     if (file < 0) goto done_info;
     H5Quiet quiet;
     h5_quiet_begin(&quiet);
-    char msg[1024];
-    BPE *bpe = datafile_load_tokenizer(file, msg, sizeof msg);
-    if (!bpe) {
-        snprintf(err, errlen, "%s: the tokenizer is damaged: %s; re-run photon prep", path, msg);
-        goto done;
-    }
+    BPE *bpe = datafile_load_tokenizer(file, path, err, errlen);
+    if (!bpe) goto done;
     if (bpe_vocab_size(bpe) != info.vocab_size || bpe_eot(bpe) != info.eot_token) {
         snprintf(err, errlen, "%s: the tokenizer has vocabulary %d (end-of-text %d) but the file "
                  "says vocab_size %d (eot_token %d): the file is damaged; re-run photon prep",

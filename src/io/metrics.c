@@ -25,12 +25,18 @@ int make_dirs(const char *path)
     return 0;
 }
 
-int metrics_open(Metrics *mx, const char *run_dir, int rank, char *err, size_t errlen)
+/* The state every rank keeps, opened or not: the clock, the path. */
+static void metrics_start(Metrics *mx, const char *run_dir)
 {
     mx->jsonl = NULL;
     mx->start_s = MPI_Wtime();
     mx->write_errno = 0;
     snprintf(mx->path, sizeof mx->path, "%s/metrics.jsonl", run_dir);
+}
+
+int metrics_open(Metrics *mx, const char *run_dir, int rank, char *err, size_t errlen)
+{
+    metrics_start(mx, run_dir);
     if (rank != 0) return 0;
     const char *path = mx->path;
     mx->jsonl = fopen(path, "w");
@@ -43,10 +49,7 @@ int metrics_open(Metrics *mx, const char *run_dir, int rank, char *err, size_t e
 
 int metrics_reopen(Metrics *mx, const char *run_dir, int rank, long long offset, char *err, size_t errlen)
 {
-    mx->jsonl = NULL;
-    mx->start_s = MPI_Wtime();
-    mx->write_errno = 0;
-    snprintf(mx->path, sizeof mx->path, "%s/metrics.jsonl", run_dir);
+    metrics_start(mx, run_dir);
     if (rank != 0) return 0;
     const char *path = mx->path;
     struct stat sb;

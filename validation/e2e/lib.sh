@@ -19,6 +19,7 @@
 #   train_cmd NP DIR ARGS...  photon train $DECK into the run directory $work/DIR on NP ranks
 #   train_try NP DIR ARGS...  the same, output in $work/log, returns photon's exit status
 #   train NP DIR ARGS...      the same, and on failure shows the log and fails the test
+#   train_bg NP DIR LOG ARGS...  the same in the background, output in $work/LOG; $bg is its pid
 #   same_params A B [TOL]     final.h5 params of runs $work/A and $work/B: bitwise (TOL 0 or
 #                             absent) or within relative TOL
 #   same_metrics A B          the deterministic fields of every step/round/eval/end record agree
@@ -26,6 +27,11 @@
 #                             the exposed, i.e. measured-compute-dependent, communication time)
 #   expect_error NAME STATUS MESSAGES COMMAND...  COMMAND must exit STATUS and its stderr must
 #                 contain every line of MESSAGES (fixed strings); counts in $passed
+#   launch NP PROGRAM ARGS...  PROGRAM on NP ranks through $LAUNCH; on failure says so and sets
+#                             status=1 (the MPI tests' scripts go on and exit $status)
+#   same_files A B            $work/A and $work/B hold the same bytes, else status=1
+#   wait_until PID TRIES DELAY MESSAGE COMMAND...  poll COMMAND every DELAY s; after TRIES
+#                 tries kill PID (a job in the background) and fail with MESSAGE
 B=${PHOTON_BUILDDIR:?run through make check}
 S=${PHOTON_SRCDIR:?run through make check}
 PY=${TORCH_PYTHON:-/usr/bin/python3}
@@ -36,6 +42,7 @@ PREPINFO=$TOOLS/prep_info
 CHECKFILE=$TOOLS/check_datafile
 LOADER=$B/validation/mpi/test_data_loader
 passed=0
+status=0   # launch and same_files set it to 1 on a failure
 
 need_h5py() { $PY -c 'import h5py, numpy' 2>/dev/null || { echo "SKIP: no h5py/numpy in $PY"; exit 77; }; }
 work_dir() {
@@ -81,6 +88,12 @@ ckpt_setup() {
 train_cmd() { np=$1; dir=$2; shift 2; "$LAUNCH" "$np" "$PHOTON" train "$DECK" run.dir="$work/$dir" "$@"; }
 train_try() { train_cmd "$@" >"$work/log" 2>&1; }
 train() { train_try "$@" || { cat "$work/log"; fail "photon train $*"; }; }
+# (the launcher itself in the background, not a subshell: $bg is the pid signals and pgrep -P need)
+train_bg() {
+  np=$1; dir=$2; log=$3; shift 3
+  "$LAUNCH" "$np" "$PHOTON" train "$DECK" run.dir="$work/$dir" "$@" >"$work/$log" 2>&1 &
+  bg=$!
+}
 
 same_params() {
   $PY - "$work/$1/final.h5" "$work/$2/final.h5" "${3:-0}" <<'PYEOF'
@@ -132,4 +145,18 @@ expect_error() {
   done || exit 1
   echo "ok    $name: $(head -c 150 "$work/err" | head -1)"
   passed=$((passed + 1))
+}
+
+launch() {
+  sh "$LAUNCH" "$@" || { echo "FAIL: $* (on $1 ranks)"; status=1; }
+}
+same_files() {
+  if cmp "$work/$1" "$work/$2"; then echo "bitwise equal: $1 $2"; else echo "FAIL: $1 and $2 differ"; status=1; fi
+}
+wait_until() {
+  wu_pid=$1; wu_tries=$2; wu_delay=$3; wu_msg=$4; shift 4; wu_n=0
+  until "$@"; do
+    wu_n=$((wu_n + 1)); [ $wu_n -lt "$wu_tries" ] || { kill "$wu_pid" 2>/dev/null; fail "$wu_msg"; }
+    sleep "$wu_delay"
+  done
 }

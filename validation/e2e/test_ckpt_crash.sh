@@ -34,12 +34,9 @@ done
 # the run going meanwhile.
 slow="link.emulate=sleep link.latency_ms=100 run.steps=24 checkpoint.every_rounds=1"
 train 2 B.full $slow
-"$LAUNCH" 2 "$PHOTON" train "$DECK" run.dir="$work/B.part" $slow >"$work/log" 2>&1 &
-pid=$!
-n=0
-until [ -f "$work/B.part/checkpoints/ckpt-000002.h5" ]; do
-  n=$((n + 1)); [ $n -lt 600 ] || { echo "B: no checkpoint appeared"; kill $pid; exit 1; }; sleep 0.05
-done
+train_bg 2 B.part log $slow
+pid=$bg
+wait_until $pid 600 0.05 "B: no checkpoint appeared" test -f "$work/B.part/checkpoints/ckpt-000002.h5"
 sleep 0.3
 rank=$(pgrep -P $pid | head -n 1)
 [ -n "$rank" ] || { echo "B: no rank process found under mpirun $pid"; exit 1; }

@@ -38,12 +38,9 @@ check B "2 silos x 2 ranks, resumed as 2 silos x 1 rank (same global batch) ~ un
 # The signal is sent once the first round is logged (the handler is installed by then).
 slow="link.emulate=sleep link.latency_ms=100 run.steps=24"
 train 2 C.full $slow
-"$LAUNCH" 2 "$PHOTON" train "$DECK" run.dir="$work/C.part" $slow >"$work/log" 2>&1 &
-pid=$!
-n=0
-until grep -q '"type":"round"' "$work/C.part/metrics.jsonl" 2>/dev/null; do
-  n=$((n + 1)); [ $n -lt 600 ] || { echo "C: the run never logged a round"; kill $pid; exit 1; }; sleep 0.05
-done
+train_bg 2 C.part log $slow
+pid=$bg
+wait_until $pid 600 0.05 "C: the run never logged a round" grep -qs '"type":"round"' "$work/C.part/metrics.jsonl"
 kill -USR1 $pid
 st=0; wait $pid || st=$?
 [ $st -eq 0 ] || { cat "$work/log"; echo "C: exit status $st after SIGUSR1"; exit 1; }

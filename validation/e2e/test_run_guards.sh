@@ -37,13 +37,9 @@ PYEOF
 # A. Slowed links keep the first run going (sleeping, not computing) while the second starts.
 slow="link.emulate=sleep link.latency_ms=20 federation.local_steps=1 run.steps=300"
 train 2 A.alone $slow
-"$LAUNCH" 2 "$PHOTON" train "$DECK" run.dir="$work/A" $slow >"$work/log.first" 2>&1 &
-first=$!
-n=0
-until [ -s "$work/A/photon.lock" ]; do
-  n=$((n + 1)); [ $n -lt 300 ] || { kill $first; fail "A: the first run wrote no lock file"; }
-  sleep 0.1
-done
+train_bg 2 A log.first $slow
+first=$bg
+wait_until $first 300 0.1 "A: the first run wrote no lock file" test -s "$work/A/photon.lock"
 holder=$(cat "$work/A/photon.lock")
 pid=$(echo "$holder" | awk '{print $2}'); host=$(echo "$holder" | awk '{print $4}')
 t0=$(date +%s)
@@ -120,11 +116,7 @@ check D "on_nonfinite = rollback: finite and bitwise deterministic"
 # E. The watchdog: stop rank 1 (silo 1) of a long run; rank 0 waits for it in MPI.
 timeout 120 "$LAUNCH" 2 "$PHOTON" train "$DECK" run.dir="$work/E" run.steps=99999 run.watchdog_s=5 >"$work/log" 2>&1 &
 job=$!
-n=0
-until [ -s "$work/E/heartbeat/rank-00001" ]; do
-  n=$((n + 1)); [ $n -lt 300 ] || { kill $job; fail "E: no heartbeat of rank 1"; }
-  sleep 0.1
-done
+wait_until $job 300 0.1 "E: no heartbeat of rank 1" test -s "$work/E/heartbeat/rank-00001"
 victim=$(awk '{print $8}' "$work/E/heartbeat/rank-00001")
 case $victim in ''|*[!0-9]*) kill $job; fail "E: no pid in rank 1's heartbeat" ;; esac
 sleep 1

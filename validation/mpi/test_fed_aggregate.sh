@@ -6,22 +6,16 @@
 . "$PHOTON_SRCDIR/validation/e2e/lib.sh"
 work_dir fed
 prog=$B/validation/mpi/test_fed_aggregate
-status=0
-run() { # NP S SERVER K NAME
-    sh "$LAUNCH" "$1" "$prog" "$2" "$3" "$4" "$work/$5" || { echo "FAIL: $prog $2 $3 $4 on $1 ranks"; status=1; }
-}
-same() { # A B: the two runs' final weights must be identical bytes
-    if cmp "$work/$1" "$work/$2"; then echo "bitwise equal: $1 $2"; else echo "FAIL: $1 and $2 differ"; status=1; fi
-}
+run() { launch "$1" "$prog" "$2" "$3" "$4" "$work/$5"; } # NP S SERVER K NAME
 run 4 4 0 3 allreduce-4x1     # 4 silos x 1 rank, 3 sampled per round
 run 5 4 1 3 server-4x1        # the same + the server rank
 run 8 4 0 3 allreduce-4x2     # 4 silos x 2 ranks
-same allreduce-4x1 server-4x1
-same allreduce-4x1 allreduce-4x2
+same_files allreduce-4x1 server-4x1
+same_files allreduce-4x1 allreduce-4x2
 run 3 3 0 0 allreduce-3x1     # everybody participates
 run 7 3 1 0 server-3x2        # server, 3 silos x 2 ranks
-same allreduce-3x1 server-3x2
+same_files allreduce-3x1 server-3x2
 run 1 1 0 0 allreduce-1x1     # one silo: the mean is its model
 run 2 1 1 0 server-1x1
-same allreduce-1x1 server-1x1
+same_files allreduce-1x1 server-1x1
 exit $status

@@ -6,20 +6,14 @@
 . "$PHOTON_SRCDIR/validation/e2e/lib.sh"
 work_dir fedc
 prog=$B/validation/mpi/test_fed_compress
-status=0
-run() { # NP S SERVER CODEC NAME
-    sh "$LAUNCH" "$1" "$prog" "$2" "$3" "$4" "$work/$5" || { echo "FAIL: $prog $2 $3 $4 on $1 ranks"; status=1; }
-}
-same() {
-    if cmp "$work/$1" "$work/$2"; then echo "bitwise equal: $1 $2"; else echo "FAIL: $1 and $2 differ"; status=1; fi
-}
+run() { launch "$1" "$prog" "$2" "$3" "$4" "$work/$5"; } # NP S SERVER CODEC NAME
 for codec in bf16 int8 int4 topk; do
     run 3 3 0 $codec $codec-allreduce-3x1
     run 4 3 1 $codec $codec-server-3x1
-    same $codec-allreduce-3x1 $codec-server-3x1
+    same_files $codec-allreduce-3x1 $codec-server-3x1
 done
 run 6 3 0 int8 int8-allreduce-3x2
 run 7 3 1 int8 int8-server-3x2
-same int8-allreduce-3x1 int8-allreduce-3x2
-same int8-allreduce-3x1 int8-server-3x2
+same_files int8-allreduce-3x1 int8-allreduce-3x2
+same_files int8-allreduce-3x1 int8-server-3x2
 exit $status

@@ -275,11 +275,5 @@ int main(int argc, char **argv)
     free(theta);
     free(x);
 
-    topology_free(&topo);
-    int failures = 0;
-    MPI_Allreduce(&test_failures, &failures, 1, MPI_INT, MPI_SUM, MPI_COMM_WORLD);
-    if (topo.world_rank == 0)
-        printf("test_fed_link S=%d %s: %s\n", S, server ? "server" : "allreduce", failures ? "FAIL" : "PASS");
-    MPI_Finalize();
-    return failures ? 1 : 0;
+    return fed_test_finish(&topo, "test_fed_link", S, server);
 }

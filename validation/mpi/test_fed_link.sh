@@ -4,7 +4,6 @@
 : "${PHOTON_SRCDIR:=$(cd "$(dirname "$0")/../.." && pwd)}" "${PHOTON_BUILDDIR:=.}"
 . "$PHOTON_SRCDIR/validation/e2e/lib.sh"
 prog=$B/validation/mpi/test_fed_link
-status=0
 sh "$LAUNCH" 4 "$prog" 4 0 || status=1   # allreduce, 4 silos x 1
 sh "$LAUNCH" 5 "$prog" 4 1 || status=1   # server, 4 silos x 1
 sh "$LAUNCH" 6 "$prog" 3 0 || status=1   # allreduce, 3 silos x 2

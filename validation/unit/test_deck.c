@@ -70,15 +70,20 @@ int main(void)
     deck_free(&d);
 
     /* The error paths, each with its line. */
-    expect_error("[data]\nfile = x\n[model]\nlayerz = 2\n", NULL, 0, "t.deck:4: unknown key 'layerz' in [model]");
-    expect_error("[data]\nfile = x\n[modle]\nlayers = 2\n", NULL, 0, "t.deck:4: unknown section [modle]");
-    expect_error("[data]\nfile = x\n[model]\nlayers = two\n", NULL, 0, "t.deck:4: model.layers: 'two' is not an integer");
-    expect_error("[data]\nfile = x\n[model]\nlayers = 2.5\n", NULL, 0, "t.deck:4: model.layers: '2.5' is not an integer");
-    expect_error("[data]\nfile = x\n[optim]\nlr = fast\n", NULL, 0, "t.deck:4: optim.lr: 'fast' is not a number");
-    expect_error("[data]\nfile = x\n[optim]\nlr = nan\n", NULL, 0, "t.deck:4: optim.lr: 'nan' is not a number");
-    expect_error("[data]\nfile = x\n[model]\nlayers = 0\n", NULL, 0, "t.deck:4: model.layers = 0 is out of range [1, 1024]");
-    expect_error("[data]\nfile = x\n[optim]\nbeta1 = 1.5\n", NULL, 0, "t.deck:4: optim.beta1 = 1.5 is out of range");
-    expect_error("[data]\nfile = x\n[model]\nbias = maybe\n", NULL, 0, "t.deck:4: model.bias: 'maybe' is not a boolean");
+    {
+        static const struct { const char *deck, *want; } bad[] = {
+            {"[data]\nfile = x\n[model]\nlayerz = 2\n", "t.deck:4: unknown key 'layerz' in [model]"},
+            {"[data]\nfile = x\n[modle]\nlayers = 2\n", "t.deck:4: unknown section [modle]"},
+            {"[data]\nfile = x\n[model]\nlayers = two\n", "t.deck:4: model.layers: 'two' is not an integer"},
+            {"[data]\nfile = x\n[model]\nlayers = 2.5\n", "t.deck:4: model.layers: '2.5' is not an integer"},
+            {"[data]\nfile = x\n[optim]\nlr = fast\n", "t.deck:4: optim.lr: 'fast' is not a number"},
+            {"[data]\nfile = x\n[optim]\nlr = nan\n", "t.deck:4: optim.lr: 'nan' is not a number"},
+            {"[data]\nfile = x\n[model]\nlayers = 0\n", "t.deck:4: model.layers = 0 is out of range [1, 1024]"},
+            {"[data]\nfile = x\n[optim]\nbeta1 = 1.5\n", "t.deck:4: optim.beta1 = 1.5 is out of range"},
+            {"[data]\nfile = x\n[model]\nbias = maybe\n", "t.deck:4: model.bias: 'maybe' is not a boolean"},
+        };
+        for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) expect_error(bad[i].deck, NULL, 0, bad[i].want);
+    }
     expect_error("[data]\nfile = x\n[federation]\nouter = adam\n", NULL, 0,
                  "t.deck:4: federation.outer: 'adam' is not one of: fedavg, fedmom, nesterov, fedadam, fedyogi");
     expect_error("[data]\nfile = x\n[federation]\nfault_rounds = 1,x\n", NULL, 0, "t.deck:4: federation.fault_rounds: 'x' is not an integer");
@@ -87,17 +92,22 @@ int main(void)
     expect_error("[data]\nfile = x\n[link]\nlatency_ms = 1,x\n", NULL, 0, "t.deck:4: link.latency_ms: 'x' is not a number");
     expect_error("[data]\nfile = x\n[federation]\nsilos = 2\n[link]\nlatency_ms = 1,-2\n", NULL, 0,
                  "t.deck:6: link.latency_ms = -2 is out of range");
-    expect_error("[data]\nfile = x\n[model]\nlayers = 2\nlayers = 3\n", NULL, 0, "t.deck:5: model.layers set twice (first at line 4");
-    expect_error("[data]\nfile = x\n[model]\nthis line is wrong\n", NULL, 0, "t.deck:4: syntax error");
-    expect_error("[data]\nfile = x\n[model\n", NULL, 0, "t.deck:3: syntax error");
-    expect_error("layers = 2\n[data]\nfile = x\n", NULL, 0, "t.deck:1: 'layers' appears before any [section]");
-    expect_error("[model]\nlayers = 2\n", NULL, 0, "t.deck:2: missing required key: add 'file = PATH'");
-    expect_error("[data]\nfile = x\n[model]\nchannels = 100\nheads = 3\n", NULL, 0, "t.deck:4: model.channels = 100 is not a multiple of model.heads = 3");
-    expect_error("[data]\nfile = x\n[run]\nsteps = 25\n[federation]\nlocal_steps = 10\n", NULL, 0, "t.deck:4: run.steps = 25 is not a multiple");
-    expect_error("[data]\nfile = x\n[federation]\nsilos = 2\nclients_per_round = 3\n", NULL, 0, "t.deck:5: federation.clients_per_round = 3 exceeds");
-    expect_error("[data]\nfile = x\n[federation]\nsilos = 2\nmin_clients = 3\n", NULL, 0, "t.deck:5: federation.min_clients = 3 exceeds");
-    expect_error("[data]\nfile = x\n[federation]\nsilos = 2\nfault_silo = 2\n", NULL, 0, "t.deck:5: federation.fault_silo = 2 is not a silo");
-    expect_error("[data]\nfile = x\n[run]\nprecision = bf16\n", NULL, 0, "t.deck:4: run.precision = bf16 needs run.device = cuda");
+    {
+        static const struct { const char *deck, *want; } bad[] = {
+            {"[data]\nfile = x\n[model]\nlayers = 2\nlayers = 3\n", "t.deck:5: model.layers set twice (first at line 4"},
+            {"[data]\nfile = x\n[model]\nthis line is wrong\n", "t.deck:4: syntax error"},
+            {"[data]\nfile = x\n[model\n", "t.deck:3: syntax error"},
+            {"layers = 2\n[data]\nfile = x\n", "t.deck:1: 'layers' appears before any [section]"},
+            {"[model]\nlayers = 2\n", "t.deck:2: missing required key: add 'file = PATH'"},
+            {"[data]\nfile = x\n[model]\nchannels = 100\nheads = 3\n", "t.deck:4: model.channels = 100 is not a multiple of model.heads = 3"},
+            {"[data]\nfile = x\n[run]\nsteps = 25\n[federation]\nlocal_steps = 10\n", "t.deck:4: run.steps = 25 is not a multiple"},
+            {"[data]\nfile = x\n[federation]\nsilos = 2\nclients_per_round = 3\n", "t.deck:5: federation.clients_per_round = 3 exceeds"},
+            {"[data]\nfile = x\n[federation]\nsilos = 2\nmin_clients = 3\n", "t.deck:5: federation.min_clients = 3 exceeds"},
+            {"[data]\nfile = x\n[federation]\nsilos = 2\nfault_silo = 2\n", "t.deck:5: federation.fault_silo = 2 is not a silo"},
+            {"[data]\nfile = x\n[run]\nprecision = bf16\n", "t.deck:4: run.precision = bf16 needs run.device = cuda"},
+        };
+        for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) expect_error(bad[i].deck, NULL, 0, bad[i].want);
+    }
     char long_line[400];
     memset(long_line, 'a', sizeof long_line);
     memcpy(long_line, "[data]\nfile = ", 14);
@@ -119,10 +129,15 @@ int main(void)
     deck_free(&d);
 
     /* Float keys are checked as the float32 the layers take (beta2 0.999999999 was 1.0f: NaN). */
-    expect_error("[data]\nfile = x\n[optim]\nbeta2 = 0.999999999\n", NULL, 0, "t.deck:4: optim.beta2 = 0.999999999");
-    expect_error("[data]\nfile = x\n[optim]\nbeta2 = 0.99999999\n", NULL, 0, "t.deck:4: optim.beta2");
-    expect_error("[data]\nfile = x\n[optim]\nlr = 1e-50\n", NULL, 0, "t.deck:4: optim.lr = 1e-50 rounds to 0 in float32");
-    expect_error("[data]\nfile = x\n[optim]\neps = 0\n", NULL, 0, "t.deck:4: optim.eps = 0 is out of range");
+    {
+        static const struct { const char *deck, *want; } bad[] = {
+            {"[data]\nfile = x\n[optim]\nbeta2 = 0.999999999\n", "t.deck:4: optim.beta2 = 0.999999999"},
+            {"[data]\nfile = x\n[optim]\nbeta2 = 0.99999999\n", "t.deck:4: optim.beta2"},
+            {"[data]\nfile = x\n[optim]\nlr = 1e-50\n", "t.deck:4: optim.lr = 1e-50 rounds to 0 in float32"},
+            {"[data]\nfile = x\n[optim]\neps = 0\n", "t.deck:4: optim.eps = 0 is out of range"},
+        };
+        for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) expect_error(bad[i].deck, NULL, 0, bad[i].want);
+    }
     expect_error("[data]\nfile = x\n[federation]\nouter = fedadam\nouter_beta2 = 0.999999999\n", NULL, 0,
                  "t.deck:5: federation.outer_beta2 = 0.999999999");
     char *bad5[] = {"federation.outer_beta2=1"};

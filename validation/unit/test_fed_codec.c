@@ -182,21 +182,30 @@ static void test_bf16(void)
 /* The hand-worked int vectors of the header comment. */
 static const float int_x[10] = {1, -2, 0.5f, 0.25f, 0, 0, 0, 0, 3, -0.75f};
 
+/* int_x through `codec` must give exactly want (nwant bytes) and decode to exactly want_y; returns
+ * the payload (caller frees) with its size in *bytes. */
+static unsigned char *check_int_vector(const Codec *codec, const CodecConfig *c, const unsigned char *want,
+                                       size_t nwant, const float *want_y, const char *label, size_t *bytes)
+{
+    unsigned char *p = encode(c, int_x, 10, 0, bytes);
+    CHECK(*bytes == nwant && bytes_equal(p, want, nwant, label), "%s payload (%zu bytes)", label, *bytes);
+    float y[10];
+    CHECK(codec->decode(c, p, *bytes, 10, y) == 0, "%s decode", label);
+    for (int i = 0; i < 10; i++) CHECK(y[i] == want_y[i], "%s x̂[%d] = %.9g, want %.9g", label, i, y[i], want_y[i]);
+    return p;
+}
+
 static void test_int8_vectors(void)
 {
     CodecConfig c = config(CODEC_INT8, 4, CODEC_SCALE_BF16, CODEC_ROUND_NEAREST);
     static const unsigned char want_bf16[] = {0x82, 0x3c, 0x00, 0x00, 0xc2, 0x3c,
                                               63, (unsigned char)-126, 32, 16, 0, 0, 0, 0, 127,
                                               (unsigned char)-32};
-    size_t bytes;
-    unsigned char *p = encode(&c, int_x, 10, 0, &bytes);
-    CHECK(bytes == sizeof want_bf16 && bytes_equal(p, want_bf16, sizeof want_bf16, "int8 bf16"),
-          "int8 bf16-scale payload (%zu bytes)", bytes);
-    float y[10];
-    CHECK(codec_int8.decode(&c, p, bytes, 10, y) == 0, "int8 decode");
     const float want_y[10] = {63 * 65 / 4096.0f, -126 * 65 / 4096.0f, 32 * 65 / 4096.0f,
                               16 * 65 / 4096.0f, 0, 0, 0, 0, 127 * 97 / 4096.0f, -32 * 97 / 4096.0f};
-    for (int i = 0; i < 10; i++) CHECK(y[i] == want_y[i], "int8 x̂[%d] = %.9g, want %.9g", i, y[i], want_y[i]);
+    size_t bytes;
+    unsigned char *p = check_int_vector(&codec_int8, &c, want_bf16, sizeof want_bf16, want_y, "int8 bf16-scale", &bytes);
+    float y[10];
 
     // decode refuses what encode cannot write: q = −128, a negative or NaN scale, a wrong size
     unsigned char bad[sizeof want_bf16];
@@ -245,15 +254,11 @@ static void test_int4_vectors(void)
     CodecConfig c = config(CODEC_INT4, 4, CODEC_SCALE_BF16, CODEC_ROUND_NEAREST);
     static const unsigned char want_bf16[] = {0x93, 0x3e, 0x00, 0x00, 0xdc, 0x3e,
                                               0x93, 0x12, 0x00, 0x00, 0xe7};
-    size_t bytes;
-    unsigned char *p = encode(&c, int_x, 10, 0, &bytes);
-    CHECK(bytes == sizeof want_bf16 && bytes_equal(p, want_bf16, sizeof want_bf16, "int4 bf16"),
-          "int4 bf16-scale payload (%zu bytes)", bytes);
-    float y[10];
-    CHECK(codec_int4.decode(&c, p, bytes, 10, y) == 0, "int4 decode");
     const float want_y[10] = {3 * 147 / 512.0f, -7 * 147 / 512.0f, 2 * 147 / 512.0f, 147 / 512.0f,
                               0, 0, 0, 0, 7 * 220 / 512.0f, -2 * 220 / 512.0f};
-    for (int i = 0; i < 10; i++) CHECK(y[i] == want_y[i], "int4 x̂[%d] = %.9g, want %.9g", i, y[i], want_y[i]);
+    size_t bytes;
+    unsigned char *p = check_int_vector(&codec_int4, &c, want_bf16, sizeof want_bf16, want_y, "int4 bf16-scale", &bytes);
+    float y[10];
     unsigned char bad[sizeof want_bf16];
     memcpy(bad, p, bytes);
     bad[6] = 0x83; // nibble 8 = −8 is outside [−7, 7]
