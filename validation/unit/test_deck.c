@@ -89,6 +89,22 @@ int main(void)
     expect_error("[data]\nfile = x\n[federation]\nfault_rounds = 1,x\n", NULL, 0, "t.deck:4: federation.fault_rounds: 'x' is not an integer");
     expect_error("[data]\nfile = x\n[federation]\nsilos = 4\n[link]\nbandwidth_mbps = 10, 100, 1000\n", NULL, 0,
                  "t.deck:6: link.bandwidth_mbps has 3 values but federation.silos = 4");
+    /* [compress] and streaming sync: what the algorithm cannot honour is refused naming the key. */
+    {
+        static const struct { const char *deck, *want; } bad[] = {
+            {"[data]\nfile = x\n[federation]\nmode = ddp\n[compress]\ncodec = int8\n",
+             "t.deck:6: compress.codec = int8 needs federation.mode = federated"},
+            {"[data]\nfile = x\n[compress]\ncodec = topk\ntopk_values = topk\n",
+             "t.deck:5: compress.topk_values = topk: the kept values need a value codec"},
+            {"[data]\nfile = x\n[federation]\nmode = centralized\nfragments = 2\n",
+             "t.deck:5: federation.fragments = 2 / overlap_steps = 0 need federation.mode = federated"},
+            {"[data]\nfile = x\n[federation]\nsilos = 4\nclients_per_round = 2\nfragments = 2\n",
+             "t.deck:6: federation.fragments/overlap_steps with client sampling"},
+            {"[data]\nfile = x\n[federation]\nlocal_steps = 4\noverlap_steps = 4\n",
+             "federation.overlap_steps = 4 must be below local_steps/fragments = 4"},
+        };
+        for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) expect_error(bad[i].deck, NULL, 0, bad[i].want);
+    }
     expect_error("[data]\nfile = x\n[link]\nlatency_ms = 1,x\n", NULL, 0, "t.deck:4: link.latency_ms: 'x' is not a number");
     expect_error("[data]\nfile = x\n[federation]\nsilos = 2\n[link]\nlatency_ms = 1,-2\n", NULL, 0,
                  "t.deck:6: link.latency_ms = -2 is out of range");
