@@ -188,13 +188,13 @@ void fragments_free(Fragments *fr)
 
 /* ---- the steps ----------------------------------------------------------------------------- */
 
-// θ_local ← α·θ_local + (1 − α)·θ_global on fragment f (workers).
-static void merge(Trainer *tr, Fragments *fr, int f)
+// θ_local ← a·θ_local + (1 − a)·θ_global on fragment f (workers).
+static void merge(Trainer *tr, Fragments *fr, int f, float a)
 {
     fr->state[f * ST_LEN + ST_DUE] = -1;
     if (tr->topo.is_server) return;
     float *p = tr->model.params_memory;
-    const float *g = tr->theta_global, a = fr->alpha, b = 1.0f - fr->alpha;
+    const float *g = tr->theta_global, b = 1.0f - a;
     for (int j = 0; j < fr->nranges[f]; j++) {
         const size_t o = fr->ranges[f][j].off, cnt = fr->ranges[f][j].cnt;
         if (a == 0.0f) memcpy(p + o, g + o, cnt * sizeof(float)); // replaced, bitwise
@@ -208,11 +208,8 @@ static void merge(Trainer *tr, Fragments *fr, int f)
 static void *run_exchange(void *arg)
 {
     Exchange *e = arg;
-    const Trainer *tr = e->tr;
-    int *all = mallocCheck((size_t)tr->topo.num_silos * sizeof(int));
-    for (int s = 0; s < tr->topo.num_silos; s++) all[s] = 1;
-    fed_sync(e->fr->fed[e->f], e->round, all, tr->topo.is_server ? NULL : e->x, e->weight, e->g, &e->st);
-    free(all);
+    // participating NULL: every silo (streaming sync has no client sampling).
+    fed_sync(e->fr->fed[e->f], e->round, NULL, e->tr->topo.is_server ? NULL : e->x, e->weight, e->g, &e->st);
     return NULL;
 }
 
@@ -269,18 +266,10 @@ static void finish_exchange(Trainer *tr, Fragments *fr, int f, FragExchange *log
     }
     unpack(fr, f, e->g, tr->theta_global);
     e->active = e->threaded = 0;
-    if (dropped) {
-        // A dropped silo is resynchronised at once, its moments forgotten (round_sync.c's rule).
-        const float a = fr->alpha;
-        fr->alpha = 0.0f;
-        merge(tr, fr, f);
-        fr->alpha = a;
-        memset(tr->adam_m, 0, fr->n * sizeof(float));
-        memset(tr->adam_v, 0, fr->n * sizeof(float));
-        tr->adam_t = 0;
-    } else {
-        merge(tr, fr, f);
-    }
+    // A dropped silo is resynchronised at once (replaced, α ignored), its moments forgotten
+    // (round_sync.c's rule).
+    merge(tr, fr, f, dropped ? 0.0f : fr->alpha);
+    if (dropped) trainer_reset_inner(tr);
 }
 
 int fragments_after_step(Trainer *tr, long round, long step, FragExchange *log, int *nlog, RoundStats *st)

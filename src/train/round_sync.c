@@ -33,9 +33,9 @@ void ddp_average_silos(void *ctx, float *grads, size_t n)
     if (tr->topo.silo_size > 1) mpiCheck(MPI_Bcast(grads, (int)n, MPI_FLOAT, 0, tr->topo.silo_comm));
 }
 
-/* Forget the inner optimizer's state (inner_state = reset, or a dropped silo). */
-static void reset_inner(Trainer *tr, size_t n)
+void trainer_reset_inner(Trainer *tr)
 {
+    const size_t n = tr->model.num_parameters;
     memset(tr->adam_m, 0, n * sizeof(float));
     memset(tr->adam_v, 0, n * sizeof(float));
     tr->adam_t = 0;
@@ -74,7 +74,7 @@ static void federated_sync(Trainer *tr, long round, const int *participating, Ro
         }
     }
     /* A dropped silo is resynchronised: its moments may be as broken as its update was. */
-    if (c->fed.inner_state == INNER_RESET || my_dropped) reset_inner(tr, n);
+    if (c->fed.inner_state == INNER_RESET || my_dropped) trainer_reset_inner(tr);
 }
 
 void round_boundary(Trainer *tr, RoundTally *t, const int *participating, int eval_now, double *local_loss,

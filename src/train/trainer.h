@@ -102,6 +102,8 @@ void trainer_teardown(Trainer *tr);
 /* round_sync.c: the round boundary. */
 /* Which silos take part in `round` (federated: sampled by the seeded RNG; else all). */
 void round_participants(const Trainer *tr, long round, int *participating);
+/* Forget this rank's inner optimizer state (inner_state = reset, or a dropped silo). Local. */
+void trainer_reset_inner(Trainer *tr);
 /* GradExchange of the ddp baseline: the silos' mean gradient over the weak links (ctx = tr). */
 void ddp_average_silos(void *ctx, float *grads, size_t n);
 /* After a round's steps: the workers' telemetry sums, then (federated) the federation's average
