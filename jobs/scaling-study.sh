@@ -2,7 +2,7 @@
 # scaling-study.sh: submit a sweep of photon runs to Slurm, one job per (deck, silos, ranks per
 # silo), then one job that gathers their results (jobs/gather.py) once they have all ended.
 #
-#   jobs/scaling-study.sh [-n] [-o OUTDIR] [-s "1 2 4"] [-r "1 2"] [-d DATA] [DECK ...] [-- OVERRIDES ...]
+#   jobs/scaling-study.sh [-n] [-N] [-o OUTDIR] [-s "1 2 4"] [-r "1 2"] [-d DATA] [DECK ...] [-- OVERRIDES ...]
 #
 #   DECK         input decks, one model size each (default: inputs/tiny.deck)
 #   -s LIST      silo counts (default "1 2 4")
@@ -12,23 +12,27 @@
 #                fixed number of silos: prep one per count), e.g. -d cache/brown-{S}silos.h5;
 #                default: each deck's [data] file, which must then have every count's silos
 #   -n           print the sbatch commands instead of submitting them
+#   -N           one silo per node: each job runs jobs/cpu-multi-node.sbatch on S nodes with R
+#                tasks per node (the default: jobs/cpu-single-node.sbatch on one node)
 #   -- ...       overrides given to every run (section.key=value)
 #
-# Every job runs jobs/cpu-single-node.sbatch with --ntasks = S x R; every run writes its
+# Every job runs jobs/cpu-single-node.sbatch with --ntasks = S x R (with -N: cpu-multi-node.sbatch
+# on S nodes, R tasks each); every run writes its
 # metrics.jsonl, whose "end" record gather.py collects into OUTDIR/scaling.csv and
 # OUTDIR/scaling.png. Environment: SBATCH_FLAGS (extra sbatch flags for every job, e.g. a
 # partition or account), PHOTON (the photon binary, passed to the jobs).
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
-silos="1 2 4"; ranks="1"; out=runs/scaling; dry=0; data=""
-while getopts "ns:r:o:d:h" opt; do
+silos="1 2 4"; ranks="1"; out=runs/scaling; dry=0; data=""; multi=0
+while getopts "nNs:r:o:d:h" opt; do
     case $opt in
         n) dry=1 ;;
+        N) multi=1 ;;
         s) silos=$OPTARG ;;
         r) ranks=$OPTARG ;;
         o) out=$OPTARG ;;
         d) data=$OPTARG ;;
-        *) sed -n '2,23p' "$0"; exit 2 ;;
+        *) sed -n '2,25p' "$0"; exit 2 ;;
     esac
 done
 shift $((OPTIND - 1))
@@ -53,8 +57,13 @@ for deck in $decks; do
         fi
         for r in $ranks; do
             run="$out/$name-s$s-r$r"
-            id=$(submit --job-name="photon-$name-s$s-r$r" --ntasks=$((s * r)) --output="$out/%x-%j.out" \
-                "$here/cpu-single-node.sbatch" "$deck" run.dir="$run" federation.silos="$s" ${file:+"data.file=$file"} "$@")
+            if [ $multi = 1 ]; then
+                where="--nodes=$s --ntasks-per-node=$r"; script=cpu-multi-node.sbatch
+            else
+                where="--ntasks=$((s * r))"; script=cpu-single-node.sbatch
+            fi
+            id=$(submit --job-name="photon-$name-s$s-r$r" $where --output="$out/%x-%j.out" \
+                "$here/$script" "$deck" run.dir="$run" federation.silos="$s" ${file:+"data.file=$file"} "$@")
             ids="$ids:$id"
             echo "submitted $run: $s silos x $r ranks (job $id)"
         done

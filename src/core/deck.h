@@ -66,6 +66,7 @@ typedef struct Deck {
     DeckDoubleList bandwidth_mbps, latency_ms;
     double server_bandwidth_mbps, server_latency_ms; /* 0 = derived from the silos' */
     int emulate; /* LinkEmulation */
+    int duplex;  /* LinkDuplex */
     /* [compress] */
     int codec;       /* CodecKind, or CODEC_CHOICE_AUTO (codec_choice.h) */
     int codec_block;

@@ -44,7 +44,7 @@ void run_config_from_deck(RunConfig *rc, const Deck *d)
     };
     rc->link = (LinkConfig){.bandwidth_mbps = d->bandwidth_mbps.v[0], .latency_ms = d->latency_ms.v[0],
                             .server_bandwidth_mbps = d->server_bandwidth_mbps, .server_latency_ms = d->server_latency_ms,
-                            .emulate = (LinkEmulation)d->emulate};
+                            .emulate = (LinkEmulation)d->emulate, .duplex = (LinkDuplex)d->duplex};
     // Per-silo links when either list has one value per silo (deck_load checked the lengths).
     if (d->bandwidth_mbps.n > 1 || d->latency_ms.n > 1) {
         rc->link.num_links = d->silos;

@@ -10,6 +10,7 @@
 #include "check.h"
 
 const char *const link_emulation_names[] = {"off", "model", "sleep", NULL};
+const char *const link_duplex_names[] = {"full", "half", NULL};
 
 int link_emulation_parse(const char *s, LinkEmulation *e)
 {
@@ -104,7 +105,7 @@ double link_phase_seconds(const LinkConfig *l, const LinkPhase *p)
     const int S = p->ranks - 1;
     double t = 0.0;
     for (int r = 0; r < p->ranks; r++) {
-        const uint64_t b = p->up[r] > p->down[r] ? p->up[r] : p->down[r];
+        const uint64_t b = l->duplex == LINK_HALF ? p->up[r] + p->down[r] : p->up[r] > p->down[r] ? p->up[r] : p->down[r];
         if (b == 0) continue; // takes no part in this phase
         double bw, lat;
         link_of_rank(l, r, S, &bw, &lat);

@@ -6,7 +6,8 @@
  * at once, so the phase lasts as long as its slowest participant needs: over the ranks r that send
  * or receive in it,
  *     T_phase = max_r ( latency_r + max(up_r, down_r) · 8 / bandwidth_r )     (0 when nothing moves)
- * where up_r and down_r are the bytes on r's uplink and downlink in the phase. With one bandwidth
+ * where up_r and down_r are the bytes on r's uplink and downlink in the phase; with duplex = half
+ * the link carries them one after the other, (up_r + down_r) in place of max(up_r, down_r). With one bandwidth
  * and latency for every link this is the single-link formula latency + busiest_bytes·8/bandwidth,
  * bitwise (the per-rank term is monotonic in the bytes, and max picks one term exactly).
  * Bytes are counted as payload delivered to another rank: a block one rank hands to a collective
@@ -22,6 +23,13 @@
 #include <stdint.h>
 
 typedef enum { LINK_OFF, LINK_MODEL, LINK_SLEEP } LinkEmulation;
+
+/* How a link carries the two directions of one phase: LINK_FULL both at once (max(up, down)),
+ * LINK_HALF one after the other (up + down). Real links are full duplex, but Open MPI 4.1's TCP
+ * transport was measured to move a phase in which every rank sends and receives in about the
+ * half-duplex time (doc/results.md, "Real links"). */
+typedef enum { LINK_FULL, LINK_HALF } LinkDuplex;
+extern const char *const link_duplex_names[]; // "full", "half", NULL
 
 /* "off", "model", "sleep", NULL: the one table of names, in LinkEmulation order (the deck's
  * [link] emulate key reads it too). */
@@ -41,6 +49,7 @@ typedef struct {
     // silo latency.
     double server_bandwidth_mbps, server_latency_ms;
     LinkEmulation emulate;
+    LinkDuplex duplex;
 } LinkConfig;
 
 /* "off", "model", "sleep": 0, or -1 for another name. */

@@ -43,8 +43,8 @@ void report_banner(const Trainer *tr)
     tr->backend.ops->describe(&tr->backend, device, sizeof device);
     fputs(device, stdout);
     if (c->fed.mode != MODE_CENTRALIZED && c->link.num_links == 0)
-        printf("links: %g Mbps, %g ms latency, emulation %s\n", c->link.bandwidth_mbps, c->link.latency_ms,
-               link_emulation_name(c->link.emulate));
+        printf("links: %g Mbps, %g ms latency, emulation %s%s\n", c->link.bandwidth_mbps, c->link.latency_ms,
+               link_emulation_name(c->link.emulate), c->link.duplex == LINK_HALF ? ", half duplex" : "");
     else if (c->fed.mode != MODE_CENTRALIZED) {
         printf("links (Mbps/ms):");
         for (int k = 0; k < c->link.num_links; k++)
@@ -54,7 +54,7 @@ void report_banner(const Trainer *tr)
             link_of_rank(&c->link, c->link.num_links, c->link.num_links, &bw, &lat);
             printf(", server %g/%g", bw, lat);
         }
-        printf(", emulation %s\n", link_emulation_name(c->link.emulate));
+        printf(", emulation %s%s\n", link_emulation_name(c->link.emulate), c->link.duplex == LINK_HALF ? ", half duplex" : "");
     }
     fflush(stdout);
 }

@@ -4,7 +4,8 @@
  *   values worked out by hand (3 silos of 100 Mbps/10 ms, 10 Mbps/2 ms, 1000 Mbps/1 ms, and the
  *   server at its default, the fastest bandwidth and smallest latency, or set explicitly);
  *   with the same value for every link, per-silo lists give bitwise the seconds of the single
- *   link, which are bitwise the old formula latency·1e-3 + busiest·8/(bandwidth·1e6). */
+ *   link, which are bitwise the old formula latency·1e-3 + busiest·8/(bandwidth·1e6); half duplex
+ *   (up + down in place of the larger) on the same links, by hand. */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -88,6 +89,19 @@ int main(void)
     expect_bytes("payloads", (uint64_t[]){2000, 20000, 0, 0}, (uint64_t[]){10000, 1000, 11000, 0}, 22000);
     expect_seconds("payloads", &l, 0.018);
     expect_uniform("payloads", 20000);
+    // Half duplex: up + down on each link. Silo 0: 12000 B: 10 + 0.96 = 10.96 ms; silo 1: 21000 B:
+    // 2 + 16.8 = 18.8 ms; silo 2: 11000 B: 1.088 ms.
+    LinkConfig half = l;
+    half.duplex = LINK_HALF;
+    expect_seconds("payloads, half duplex", &half, 0.0188);
+    // Records, half duplex: silo 0 carries 4000 B: 10 + 0.32 = 10.32 ms (twice full duplex's bits).
+    link_allgather_records(&ph, S, 1000);
+    expect_seconds("records, half duplex", &half, 0.01032);
+    // One-way phases cost the same either way: 3 silos to the server, 1000 B each (silo 0 up 1000 B
+    // at 100 Mbps: 10 + 0.08 = 10.08 ms; silo 1: 2 + 0.8 = 2.8 ms; the server down 3000 B: 1.024 ms).
+    link_to_server(&ph, S, (uint64_t[]){1000, 1000, 1000});
+    CHECK(link_phase_seconds(&half, &ph) == link_phase_seconds(&l, &ph), "a one-way phase: half duplex = full duplex");
+    expect_seconds("to server, half duplex", &half, 0.01008);
 
     // Reduce-scatter between survivors 0 and 1, chunks of 5000 and 4996 bytes (silo 2 takes no
     // part). Silo 0: down 5000, up 4996: 10 + 0.4 = 10.4 ms; silo 1: up 5000: 2 + 4 = 6 ms.
