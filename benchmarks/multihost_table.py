@@ -1,8 +1,10 @@
 #!/usr/bin/python3
-"""multihost_table.py OUTDIR: the table and plot of benchmarks/multihost_links.sh's measurements.
+"""multihost_table.py OUTDIR [OTHER ...]: the table and plot of benchmarks/multihost_links.sh's
+measurements.
 
 Reads OUTDIR/runs.jsonl and OUTDIR/probe.jsonl; writes OUTDIR/table.md (also printed) and
-OUTDIR/modeled_vs_measured.png. Bytes are MB (1e6); "wire" is what the hosts' veths carried
+OUTDIR/modeled_vs_measured.png, which also shows the runs of the OTHER output directories (e.g.
+the same series with link.duplex=half), each labelled by its runs' duplex setting. Bytes are MB (1e6); "wire" is what the hosts' veths carried
 upwards (every frame: Ethernet, IP and TCP headers, TCP acknowledgements, and MPI traffic photon
 does not count, such as the collective checkpoint write); "counted" is photon's inter_silo_bytes.
 """
@@ -31,8 +33,11 @@ for (topo, bw), ps in sorted(groups.items()):
         continue
     wire = [p["probe_wire_up_bytes"] for p in ps if "probe_wire_up_bytes" in p][0]
     counted = sum(p["bytes1"] + p["bytes2"] for p in reps)
-    cell = lambda ph: "%.2f; %.2f" % (med([p["phase%d_s" % ph] / p["model%d_s" % ph] for p in reps]),
-                                      med([p["phase%d_s" % ph] / p["model%d_half_s" % ph] for p in reps]))
+    def cell(ph):
+        full = med([p["phase%d_s" % ph] / p["model%d_s" % ph] for p in reps])
+        if not all("model%d_half_s" % ph in p for p in reps):  # (a probe from before duplex)
+            return "%.2f; -" % full
+        return "%.2f; %.2f" % (full, med([p["phase%d_s" % ph] / p["model%d_half_s" % ph] for p in reps]))
     names = {"allreduce": "allreduce: reduce-scatter, all-gather", "server": "server: uploads, broadcast"}
     lines.append("| %s (%d silos, %d floats, %d times) | %g | %.1f | %.1f | %.3f | %s | %s |" % (
         names[topo], reps[0]["silos"], reps[0]["floats"], len(reps), bw, counted / 1e6, wire / 1e6, wire / counted, cell(1), cell(2)))
@@ -45,17 +50,28 @@ try:
     import matplotlib.pyplot as plt
 except ImportError:
     sys.exit(0)
-fig, ax = plt.subplots(figsize=(6, 5))
+def duplex(d, r):
+    try:
+        log = open("%s/%s-%g.log" % (d, r["run"], r["bandwidth_mbps"])).read()
+    except OSError:
+        return "?"
+    return "half duplex" if "half duplex" in log else "full duplex"
+
+
+fig, ax = plt.subplots(figsize=(6.5, 5))
 marks = {"federated": "o", "federated-int8": "s", "ddp": "^"}
-for r in runs:
-    ax.scatter(r["modeled_wall_s"], r["elapsed_s"], marker=marks.get(r["run"], "x"),
-               color="C0" if r["bandwidth_mbps"] < 500 else "C1")
-    ax.annotate("%s %g" % (r["run"], r["bandwidth_mbps"]), (r["modeled_wall_s"], r["elapsed_s"]), fontsize=7)
-hi = max(max(r["modeled_wall_s"], r["elapsed_s"]) for r in runs) * 1.1
-ax.plot([0, hi], [0, hi], "k--", lw=0.8, label="measured = modeled")
+hi = 0
+for i, d in enumerate([out] + sys.argv[2:]):
+    rs = [json.loads(l) for l in open(d + "/runs.jsonl") if l.strip()]
+    for r in rs:
+        colour = "C%d" % (2 * i + (r["bandwidth_mbps"] >= 500))
+        ax.scatter(r["modeled_wall_s"], r["elapsed_s"], marker=marks.get(r["run"], "x"), color=colour,
+                   label="%s, %g Mbit/s, model: %s" % (r["run"], r["bandwidth_mbps"], duplex(d, r)))
+        hi = max(hi, r["modeled_wall_s"], r["elapsed_s"])
+ax.plot([0, hi * 1.1], [0, hi * 1.1], "k--", lw=0.8, label="measured = modeled")
 ax.set_xlabel("modeled wall time (s): measured compute + link model")
 ax.set_ylabel("measured wall time (s) on shaped links")
 ax.set_title("4 hosts (network namespaces), tbf-shaped links")
-ax.legend()
+ax.legend(fontsize=6)
 fig.tight_layout()
 fig.savefig(out + "/modeled_vs_measured.png", dpi=120)

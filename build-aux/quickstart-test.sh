@@ -6,7 +6,8 @@
 # (compile and link; a build failure fails this script); the GPU test then runs and counts as
 # skipped where no GPU is visible (exit 77). Where clang has libFuzzer, build-fuzz/ builds the
 # fuzz harnesses (--enable-fuzz) and runs each for 30 s (`make fuzz`): each target counts as a
-# pass or a failure; without clang they count as skipped. Ends with one line "N passed, N failed". Run from
+# pass or a failure; without clang they count as skipped. build/ also runs make check-multihost (a
+# multi-node Slurm on network namespaces). Ends with one line "N passed, N failed". Run from
 # anywhere; as root or with sudo.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -35,6 +36,16 @@ echo "== build-asan/ (AddressSanitizer + UBSan)"
 ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   run_tree build-asan CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \
   LDFLAGS="-fsanitize=address,undefined"
+
+# The multi-node Slurm on network-namespace hosts (make check-multihost, about a minute): one
+# more test, passed, failed, or skipped where namespaces or Slurm are missing.
+p5=0 f5=0 s5=0
+echo "== build/: make check-multihost"
+if (cd build && make -s check-multihost) 2>&1 | tee build/check-multihost.out; then
+  if grep -q "check-multihost: skipped" build/check-multihost.out; then s5=1; else p5=1; fi
+else
+  f5=1
+fi
 
 p3=0 f3=0 s3=0
 if [ -x /usr/local/cuda/bin/nvcc ]; then
@@ -75,7 +86,7 @@ fi
 
 read -r p1 f1 s1 < <(summary build)
 read -r p2 f2 s2 < <(summary build-asan)
-echo "release: $p1 passed, $f1 failed, $s1 skipped; asan: $p2 passed, $f2 failed, $s2 skipped; cuda: $p3 passed, $f3 failed, $s3 skipped; fuzz: $p4 passed, $f4 failed, $s4 skipped"
-echo "$((p1 + p2 + p3 + p4)) passed, $((f1 + f2 + f3 + f4)) failed, $((s1 + s2 + s3 + s4)) skipped"
-[ $((f1 + f2 + f3 + f4)) -eq 0 ] || status=1
+echo "release: $p1 passed, $f1 failed, $s1 skipped; asan: $p2 passed, $f2 failed, $s2 skipped; cuda: $p3 passed, $f3 failed, $s3 skipped; fuzz: $p4 passed, $f4 failed, $s4 skipped; multihost: $p5 passed, $f5 failed, $s5 skipped"
+echo "$((p1 + p2 + p3 + p4 + p5)) passed, $((f1 + f2 + f3 + f4 + f5)) failed, $((s1 + s2 + s3 + s4 + s5)) skipped"
+[ $((f1 + f2 + f3 + f4 + f5)) -eq 0 ] || status=1
 exit $status

@@ -62,11 +62,16 @@ host_index() {
 }
 
 # Run "$@" inside host K: its network namespace (ip netns exec also remounts /sys for it and
-# binds /etc/netns/NS/hosts over /etc/hosts) and its UTS namespace.
+# binds /etc/netns/NS/hosts over /etc/hosts) and its UTS namespace. The fresh /sys has no cgroup
+# file systems, which slurmd needs: the root namespace's are mounted again there, read from
+# /proc/mounts (the same hierarchies, shared).
 in_host() {
     local k=$1; shift
     [ -e "$STATE/uts/$k" ] || die "no host node$k (is a netns-hosts.sh run up?)"
-    exec ip netns exec "$PREFIX-h$k" nsenter --uts="$STATE/uts/$k" -- "$@"
+    local cg
+    cg=$(awk '$2 ~ "^/sys/fs/cgroup" && ($3 == "tmpfs" || $3 == "cgroup" || $3 == "cgroup2") {
+            printf "mkdir -p %s && mount -t %s -o %s %s %s 2>/dev/null; ", $2, $3, $4, $1, $2 }' /proc/mounts)
+    exec ip netns exec "$PREFIX-h$k" /bin/sh -c "$cg"'exec nsenter --uts="$0" -- "$@"' "$STATE/uts/$k" "$@"
 }
 
 teardown() {
