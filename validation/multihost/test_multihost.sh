@@ -2,9 +2,11 @@
 # test_multihost.sh: photon across real hosts joined by shaped links (network namespaces made by
 # validation/multihost/netns-hosts.sh: 4 silo hosts at 100 Mbit/s, one more for the aggregator).
 #
-#   1. federated (allreduce topology), ddp, and the server topology with its aggregator on a host
-#      of its own, each run across the hosts with [link] emulate = off (the setting for real
-#      links), give final weights and metrics bitwise equal to the same decks on one host;
+#   1. federated (allreduce topology), ddp, the server topology with its aggregator on a host of
+#      its own, and 2 silos x 2 ranks on 2 hosts (each silo's ranks on one host: the every-step
+#      all-reduce inside a silo stays off the links), each run across the hosts with [link]
+#      emulate = off (the setting for real links), give final weights and metrics bitwise equal
+#      to the same decks on one host;
 #   2. what each run's inter-silo traffic really put on the hosts' links (their veth counters)
 #      is at least photon's counted bytes and at most 1.10 x them plus the run's own extra
 #      traffic: the final checkpoint's collective write of per-silo state (moments kept) and the
@@ -29,6 +31,8 @@ tiny_deck "$work/base.deck" "$work/four.h5" model.channels=64 model.heads=4 fede
 train 4 fed-local link.emulate=off
 train 4 ddp-local federation.mode=ddp link.emulate=off
 train 5 server-local federation.topology=server link.emulate=off
+prep_tiny "$work/two.h5" --silos 2 --partition iid --vocab-size 300
+train 4 two-local link.emulate=off federation.silos=2 data.file="$work/two.h5"
 
 # ---- across the hosts: a script run by netns-hosts.sh, which reports its counters per run
 cat >"$work/remote.sh" <<'EOF'
@@ -59,9 +63,19 @@ bash "$HOSTS" -n 4 -b 100 -- bash "$work/remote.sh" || rc=$?
 [ $rc = 77 ] && { echo "SKIP: no network namespaces here"; exit 77; }
 [ $rc = 0 ] || fail "the runs across 4 hosts failed (exit $rc)"
 bash "$HOSTS" -n 4 -a -b 100 -- bash "$work/remote-server.sh" || fail "the server-topology run across 5 hosts failed"
+cat >"$work/remote-two.sh" <<'EOF'
+set -u
+wire() { $MH_SCRIPT counters | awk 'NR > 1 { u += $2 } END { printf "%.0f\n", u }'; }
+u0=$(wire)
+mpirun -np 4 $MH_MPIRUN_ARGS "$PHOTON" train "$DECK" run.dir="$work/two-hosts" link.emulate=off \
+    federation.silos=2 data.file="$work/two.h5" >"$work/two-hosts.log" 2>&1 || { cat "$work/two-hosts.log"; exit 1; }
+echo "two-hosts $(($(wire) - u0))" >>"$work/wire"
+EOF
+bash "$HOSTS" -n 2 -r 2 -b 100 -- bash "$work/remote-two.sh" || fail "the run of 2 silos x 2 ranks across 2 hosts failed"
+grep -q "2 silo(s) x 2 rank" "$work/two-hosts.log" || fail "the 2-host run did not have 2 silos of 2 ranks"
 grep -q "4 silo(s)" "$work/fed-hosts.log" || fail "the federated run did not have 4 silos"
 
-for r in fed ddp server; do
+for r in fed ddp server two; do
     echo "$r: across hosts against one host"
     same_params $r-hosts $r-local || fail "$r: final weights across hosts differ from one host's"
     same_metrics $r-hosts $r-local || fail "$r: metrics across hosts differ from one host's"
@@ -75,7 +89,7 @@ work = sys.argv[1]
 wire = dict(l.split() for l in open(work + "/wire"))
 n = h5py.File(work + "/fed-local/final.h5", "r")["params"].shape[0]
 ok = True
-for run in ("fed-hosts", "ddp-hosts", "server-hosts"):
+for run in ("fed-hosts", "ddp-hosts", "server-hosts", "two-hosts"):
     end = [json.loads(l) for l in open("%s/%s/metrics.jsonl" % (work, run)) if '"type":"end"' in l][-1]
     counted, w = end["inter_silo_bytes"], int(wire[run])
     extra = 4 * 3 * 4 * n  # the checkpoint's per-silo state (model, m, v) of 4 silos, 4 bytes each
