@@ -160,3 +160,50 @@ wait_until() {
     sleep "$wu_delay"
   done
 }
+
+# ---- the Slurm tests' scaffolding (validation/e2e/test_slurm.sh, validation/multihost/
+# test_slurm_multinode.sh): daemons they start are killed by pid on exit; every wait is bounded.
+#   slurm_setup SECONDS LOGS   $pids, an EXIT trap that kills them, the whole test's deadline
+#                 SECONDS from now, and fail() that also shows the queue and the last lines of
+#                 LOGS (a glob, expanded when it fails)
+#   wait_for SECONDS COMMAND...  poll COMMAND until it succeeds, at most SECONDS, never past the
+#                 deadline
+#   start_munge   munged with its own key and socket in $work/munge
+#   job_state ID, job_done ID    the job's JobState; done = ended in any state
+slurm_setup() {
+  pids=""
+  deadline=$(($(date +%s) + $1))
+  slurm_logs=$2
+  trap 'for p in $pids; do kill "$p" 2>/dev/null; done; sleep 1
+        for p in $pids; do kill -9 "$p" 2>/dev/null; done
+        [ -n "${KEEP_WORK:-}" ] || [ -z "${work_owned:-}" ] || rm -rf "$work"' EXIT
+  trap 'exit 1' INT TERM
+  fail() {
+    echo "FAIL: $*"
+    squeue -a -o "%i %j %T %r %S %N" 2>/dev/null
+    for f in $slurm_logs; do
+      [ -f "$f" ] && { echo "---- $f (last 30 lines)"; tail -30 "$f"; }
+    done
+    exit 1
+  }
+}
+wait_for() {
+  until=$(($(date +%s) + $1)); shift
+  [ $until -le $deadline ] || until=$deadline
+  while [ "$(date +%s)" -lt $until ]; do "$@" >/dev/null 2>&1 && return 0; sleep 0.25; done
+  return 1
+}
+start_munge() {
+  mkdir -p "$work/munge" && chmod 700 "$work/munge"
+  dd if=/dev/urandom of="$work/munge/munge.key" bs=1024 count=1 2>/dev/null
+  chmod 400 "$work/munge/munge.key"
+  munged -F --force --socket="$work/munge/sock" --key-file="$work/munge/munge.key" \
+    --pid-file="$work/munge/pid" --log-file="$work/munge/log" --seed-file="$work/munge/seed" >/dev/null 2>&1 &
+  pids="$pids $!"
+  wait_for 10 test -S "$work/munge/sock" || fail "munged did not start"
+}
+job_state() { timeout 10 scontrol show job "$1" 2>/dev/null | sed -n 's/.*JobState=\([A-Z_]*\).*/\1/p'; }
+job_done() {
+  case $(job_state "$1") in COMPLETED|FAILED|CANCELLED|TIMEOUT|NODE_FAIL|OUT_OF_MEMORY|PREEMPTED|BOOT_FAIL|DEADLINE) return 0 ;; esac
+  return 1
+}

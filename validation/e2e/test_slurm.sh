@@ -20,42 +20,10 @@ done
 need_h5py
 PATH=$PATH:/usr/sbin
 work_dir slurm
-pids=""
-cleanup() {
-    for p in $pids; do kill "$p" 2>/dev/null; done
-    sleep 1
-    for p in $pids; do kill -9 "$p" 2>/dev/null; done
-    [ -n "${KEEP_WORK:-}" ] || rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
-fail() {
-    echo "FAIL: $*"
-    squeue -a -o "%i %j %T %r %S" 2>/dev/null
-    for f in "$work"/*.out "$work"/slurmctld.log "$work"/slurmd.log; do
-        [ -f "$f" ] && { echo "---- $f (last 30 lines)"; tail -30 "$f"; }
-    done
-    exit 1
-}
-# wait_for SECONDS COMMAND...: poll until COMMAND succeeds, for at most SECONDS and never past
-# the whole test's deadline (the test must stay bounded even when a daemon hangs)
-deadline=$(($(date +%s) + 110))
-wait_for() {
-    until=$(($(date +%s) + $1)); shift
-    [ $until -le $deadline ] || until=$deadline
-    while [ "$(date +%s)" -lt $until ]; do "$@" >/dev/null 2>&1 && return 0; sleep 0.25; done
-    return 1
-}
-
-# ---- munge, with its own key and socket
-mkdir -p "$work/munge"
-chmod 700 "$work/munge"
-dd if=/dev/urandom of="$work/munge/munge.key" bs=1024 count=1 2>/dev/null
-chmod 400 "$work/munge/munge.key"
-munged -F --force --socket="$work/munge/sock" --key-file="$work/munge/munge.key" \
-    --pid-file="$work/munge/pid" --log-file="$work/munge/log" --seed-file="$work/munge/seed" >/dev/null 2>&1 &
-pids="$pids $!"
-wait_for 10 test -S "$work/munge/sock" || fail "munged did not start"
+work_owned=1
+# (the whole test at most 110 s of waiting, even when a daemon hangs)
+slurm_setup 110 "$work/*.out $work/slurmctld.log $work/slurmd.log"
+start_munge
 
 # ---- slurm, one node: this machine
 host=$(hostname -s)
@@ -64,7 +32,7 @@ host=$(hostname -s)
 cpus=$(getconf _NPROCESSORS_ONLN)
 [ "$cpus" -ge 2 ] || cpus=2
 port=$((20000 + ($$ % 4000) * 2))
-mkdir -p "$work/state" "$work/spool"
+mkdir -p "$work/state" "$work/spool" "$work/tmp"
 cat > "$work/slurm.conf" <<CONF
 ClusterName=photontest
 SlurmctldHost=$host
@@ -78,6 +46,8 @@ CredType=cred/munge
 AuthInfo=socket=$work/munge/sock
 StateSaveLocation=$work/state
 SlurmdSpoolDir=$work/spool
+# (PMIx makes its step directories under TmpFS: inside $work, no leftovers of another run in /tmp)
+TmpFS=$work/tmp
 SlurmctldPidFile=$work/slurmctld.pid
 SlurmdPidFile=$work/slurmd.pid
 SlurmctldLogFile=$work/slurmctld.log
@@ -127,12 +97,6 @@ submit() { # NAME RUN_DIR [EXTRA OVERRIDES]
         --output="$work/%x-%j.out" --chdir="$work" \
         "$S/jobs/cpu-single-node.sbatch" "$work/t.deck" run.dir="$dir" "$@"
 }
-job_done() { # JOBID: finished (any end state), not pending, running or requeued
-    st=$(timeout 10 scontrol show job "$1" 2>/dev/null | sed -n 's/.*JobState=\([A-Z_]*\).*/\1/p')
-    case $st in COMPLETED|FAILED|CANCELLED|TIMEOUT|NODE_FAIL|OUT_OF_MEMORY|PREEMPTED|BOOT_FAIL|DEADLINE) return 0 ;; esac
-    return 1
-}
-job_state() { timeout 10 scontrol show job "$1" 2>/dev/null | sed -n 's/.*JobState=\([A-Z_]*\).*/\1/p'; }
 echo "launcher in the job: $PHOTON_LAUNCHER"
 
 # ---- 1. an uninterrupted run

@@ -45,37 +45,9 @@ fi
 
 # ---- inner: in the root namespace, the hosts up ($MH_HOSTS)
 PATH=$PATH:/usr/sbin
-pids=""
-cleanup() {
-    for p in $pids; do kill "$p" 2>/dev/null; done
-    sleep 1
-    for p in $pids; do kill -9 "$p" 2>/dev/null; done
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
-fail() {
-    echo "FAIL: $*"
-    squeue -a -o "%i %j %T %r %N" 2>/dev/null
-    for f in "$work"/*.out "$work"/sweep/*.out "$work"/slurmctld.log "$work"/slurmd-node0.log; do
-        [ -f "$f" ] && { echo "---- $f (last 25 lines)"; tail -25 "$f"; }
-    done
-    exit 1
-}
-deadline=$(($(date +%s) + 240))
-wait_for() {
-    until=$(($(date +%s) + $1)); shift
-    [ $until -le $deadline ] || until=$deadline
-    while [ "$(date +%s)" -lt $until ]; do "$@" >/dev/null 2>&1 && return 0; sleep 0.25; done
-    return 1
-}
-
-mkdir -p "$work/munge" && chmod 700 "$work/munge"
-dd if=/dev/urandom of="$work/munge/munge.key" bs=1024 count=1 2>/dev/null
-chmod 400 "$work/munge/munge.key"
-munged -F --force --socket="$work/munge/sock" --key-file="$work/munge/munge.key" \
-    --pid-file="$work/munge/pid" --log-file="$work/munge/log" --seed-file="$work/munge/seed" >/dev/null 2>&1 &
-pids="$pids $!"
-wait_for 10 test -S "$work/munge/sock" || fail "munged did not start"
+# (the whole inner part at most 240 s of waiting; $work belongs to the outer part)
+slurm_setup 240 "$work/*.out $work/sweep/*.out $work/slurmctld.log $work/slurmd-node0.log"
+start_munge
 
 port=$((24000 + ($$ % 2000) * 2))
 mkdir -p "$work/state"
@@ -111,7 +83,7 @@ KillWait=30
 MessageTimeout=10
 MinJobAge=600
 DebugFlags=NO_CONF_HASH
-TmpFS=/tmp
+TmpFS=$work/tmp
 CONF
     k=1
     for h in $MH_HOSTS; do
@@ -142,11 +114,6 @@ echo "slurm up: $(sinfo -h -o '%D nodes %N %t'), ports $port-$((port + 1))"
 # The job's ranks: TCP between nodes over the data network only (the shaped links).
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 PHOTON="$B/photon"
 export OMPI_MCA_btl_tcp_if_include=10.231.0.0/24 OMPI_MCA_btl=self,vader,tcp OMPI_MCA_oob_tcp_if_include=10.232.0.0/24
-job_state() { timeout 10 scontrol show job "$1" 2>/dev/null | sed -n 's/.*JobState=\([A-Z_]*\).*/\1/p'; }
-job_done() {
-    case $(job_state "$1") in COMPLETED|FAILED|CANCELLED|TIMEOUT|NODE_FAIL|OUT_OF_MEMORY|PREEMPTED|BOOT_FAIL|DEADLINE) return 0 ;; esac
-    return 1
-}
 submit() { # NAME NODES SCRIPT RUN_DIR [OVERRIDES...]
     name=$1; nodes=$2; script=$3; dir=$4; shift 4
     sbatch --parsable --job-name="$name" --nodes="$nodes" --ntasks-per-node=1 --cpus-per-task=1 --time=5 \
