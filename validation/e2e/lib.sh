@@ -207,3 +207,34 @@ job_done() {
   case $(job_state "$1") in COMPLETED|FAILED|CANCELLED|TIMEOUT|NODE_FAIL|OUT_OF_MEMORY|PREEMPTED|BOOT_FAIL|DEADLINE) return 0 ;; esac
   return 1
 }
+# slurm_conf_common PORT: the slurm.conf lines both Slurm tests share (root daemons, munge in
+# $work/munge, state, pid and log files, TmpFS in $work; no cgroups, no accounting); slurmctld on
+# PORT, slurmd on PORT + 1. Each test adds its cluster name, controller, nodes and partition.
+slurm_conf_common() {
+  cat <<CONF
+SlurmUser=root
+SlurmdUser=root
+SlurmdParameters=config_overrides
+SlurmctldPort=$1
+SlurmdPort=$(($1 + 1))
+AuthType=auth/munge
+CredType=cred/munge
+AuthInfo=socket=$work/munge/sock
+StateSaveLocation=$work/state
+SlurmctldPidFile=$work/slurmctld.pid
+SlurmctldLogFile=$work/slurmctld.log
+# (PMIx makes its step directories under TmpFS: inside $work, no leftovers of another run in /tmp)
+TmpFS=$work/tmp
+ProctrackType=proctrack/linuxproc
+TaskPlugin=task/none
+SchedulerType=sched/builtin
+SelectType=select/cons_tres
+SelectTypeParameters=CR_CPU
+MpiDefault=none
+JobAcctGatherType=jobacct_gather/none
+AccountingStorageType=accounting_storage/none
+ReturnToService=2
+KillWait=30
+MinJobAge=600
+CONF
+}

@@ -33,40 +33,19 @@ cpus=$(getconf _NPROCESSORS_ONLN)
 [ "$cpus" -ge 2 ] || cpus=2
 port=$((20000 + ($$ % 4000) * 2))
 mkdir -p "$work/state" "$work/spool" "$work/tmp"
-cat > "$work/slurm.conf" <<CONF
+{
+    slurm_conf_common $port
+    cat <<CONF
 ClusterName=photontest
 SlurmctldHost=$host
-SlurmUser=root
-SlurmdParameters=config_overrides
-SlurmdUser=root
-SlurmctldPort=$port
-SlurmdPort=$((port + 1))
-AuthType=auth/munge
-CredType=cred/munge
-AuthInfo=socket=$work/munge/sock
-StateSaveLocation=$work/state
 SlurmdSpoolDir=$work/spool
-# (PMIx makes its step directories under TmpFS: inside $work, no leftovers of another run in /tmp)
-TmpFS=$work/tmp
-SlurmctldPidFile=$work/slurmctld.pid
 SlurmdPidFile=$work/slurmd.pid
-SlurmctldLogFile=$work/slurmctld.log
 SlurmdLogFile=$work/slurmd.log
-ProctrackType=proctrack/linuxproc
-TaskPlugin=task/none
-SchedulerType=sched/builtin
-SelectType=select/cons_tres
-SelectTypeParameters=CR_CPU
-MpiDefault=none
-JobAcctGatherType=jobacct_gather/none
-AccountingStorageType=accounting_storage/none
-ReturnToService=2
-KillWait=30
 MessageTimeout=5
-MinJobAge=600
 NodeName=$host CPUs=$cpus State=UNKNOWN
 PartitionName=test Nodes=$host Default=YES MaxTime=INFINITE State=UP OverSubscribe=YES
 CONF
+} >"$work/slurm.conf"
 export SLURM_CONF="$work/slurm.conf"
 slurmctld -D -c -f "$SLURM_CONF" >"$work/slurmctld.stderr" 2>&1 &
 pids="$pids $!"

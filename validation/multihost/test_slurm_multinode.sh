@@ -50,40 +50,18 @@ slurm_setup 240 "$work/*.out $work/sweep/*.out $work/slurmctld.log $work/slurmd-
 start_munge
 
 port=$((24000 + ($$ % 2000) * 2))
-mkdir -p "$work/state"
+mkdir -p "$work/state" "$work/tmp"
 {
+    slurm_conf_common $port
     cat <<CONF
 ClusterName=photonmn
 SlurmctldHost=$(hostname -s)($MH_CTL_ROOT)
-SlurmUser=root
-SlurmdUser=root
-SlurmdParameters=config_overrides
-SlurmctldPort=$port
-SlurmdPort=$((port + 1))
-AuthType=auth/munge
-CredType=cred/munge
-AuthInfo=socket=$work/munge/sock
-StateSaveLocation=$work/state
 SlurmdSpoolDir=$work/spool-%n
-SlurmctldPidFile=$work/slurmctld.pid
 SlurmdPidFile=$work/slurmd-%n.pid
-SlurmctldLogFile=$work/slurmctld.log
 SlurmdLogFile=$work/slurmd-%n.log
-ProctrackType=proctrack/linuxproc
-TaskPlugin=task/none
-SchedulerType=sched/builtin
-SelectType=select/cons_tres
-SelectTypeParameters=CR_CPU
 GresTypes=gpu
-MpiDefault=none
-JobAcctGatherType=jobacct_gather/none
-AccountingStorageType=accounting_storage/none
-ReturnToService=2
-KillWait=30
 MessageTimeout=10
-MinJobAge=600
 DebugFlags=NO_CONF_HASH
-TmpFS=$work/tmp
 CONF
     k=1
     for h in $MH_HOSTS; do
