@@ -288,7 +288,8 @@ static int deck_check(const Deck *d, const ParseState *ps, int *line, char *err,
     if (d->channels % d->heads)
         return set_error(err, errlen, "model.channels = %d is not a multiple of model.heads = %d", d->channels, d->heads);
     *line = line_of(ps, "run", "steps");
-    if (d->mode == MODE_FEDERATED && d->steps % d->local_steps)
+    const int planned = d->sync_steps > 0 || d->local_steps_schedule != SCHEDULE_CONSTANT;
+    if (d->mode == MODE_FEDERATED && !planned && d->steps % d->local_steps)
         return set_error(err, errlen, "run.steps = %ld is not a multiple of federation.local_steps = %d (a run is a whole number of rounds)",
                          d->steps, d->local_steps);
     *line = line_of(ps, "federation", "clients_per_round");
@@ -322,6 +323,28 @@ static int deck_check(const Deck *d, const ParseState *ps, int *line, char *err,
             return set_error(err, errlen, "compress.codec = auto with streaming sync needs compress.compute_s > 0 (a fragment syncs in the middle of a round, before the round's compute time is known)");
         }
     }
+    /* The round plan (src/train/round_plan.h): a synchronous start and schedules over rounds. */
+    *line = line_of(ps, "federation", "sync_steps");
+    if (d->sync_steps > 0) {
+        if (d->mode != MODE_FEDERATED)
+            return set_error(err, errlen, "federation.sync_steps = %ld needs federation.mode = federated (mode = ddp is synchronous throughout)", d->sync_steps);
+        if (d->sync_steps > d->steps)
+            return set_error(err, errlen, "federation.sync_steps = %ld exceeds run.steps = %ld", d->sync_steps, d->steps);
+        if (d->topology != TOPOLOGY_ALLREDUCE)
+            return set_error(err, errlen, "federation.sync_steps with topology = server is not supported (the synchronous steps all-reduce among the silo leaders): use topology = allreduce");
+        if (d->clients_per_round > 0 && d->clients_per_round < d->silos)
+            return set_error(err, errlen, "federation.sync_steps with client sampling (clients_per_round = %d) is not supported: every silo takes every synchronous step", d->clients_per_round);
+    }
+    const int scheduled = d->local_steps_schedule != SCHEDULE_CONSTANT || d->outer_lr_schedule != SCHEDULE_CONSTANT ||
+                          d->outer_momentum_schedule != SCHEDULE_CONSTANT;
+    *line = line_of(ps, "federation", "local_steps_schedule");
+    if ((scheduled || d->sync_steps > 0) && (d->fragments > 1 || d->overlap_steps > 0))
+        return set_error(err, errlen, "federation.sync_steps and the schedules over rounds need whole-model rounds: set fragments = 1 and overlap_steps = 0");
+    *line = line_of(ps, "optim", "clip");
+    if (d->clip == CLIP_ADAPTIVE && d->optimizer != OPTIM_ADAMW)
+        return set_error(err, errlen, "optim.clip = adaptive needs optim.optimizer = adamw (the running gradient norm is AdamW's second moment)");
+    if (d->clip == CLIP_ADAPTIVE && d->device != DEVICE_CPU)
+        return set_error(err, errlen, "optim.clip = adaptive is implemented on run.device = cpu only");
     /* A per-silo link list has one value per silo; one value is every silo's. */
     const struct { const char *name; const DeckDoubleList *list; } link_lists[] = {
         {"bandwidth_mbps", &d->bandwidth_mbps}, {"latency_ms", &d->latency_ms}};

@@ -34,6 +34,10 @@ typedef struct Deck {
     int batch_size;
     double lr, beta1, beta2, eps, weight_decay, grad_clip, lr_floor;
     long warmup_steps;
+    int lr_scaling;   /* LrScaling */
+    int lr_ref_batch;
+    int clip;         /* ClipMode */
+    double clip_factor;
     /* [data] */
     char data_file[DECK_STR_MAX];
     long data_seed;
@@ -62,6 +66,11 @@ typedef struct Deck {
     double fault_prob;
     int fragments, overlap_steps;
     double mix_alpha;
+    long sync_steps;
+    int local_steps_schedule, local_steps_final;             /* ScheduleShape; 0 = local_steps */
+    int outer_lr_schedule, outer_momentum_schedule;          /* ScheduleShape */
+    double outer_lr_final, outer_momentum_final;             /* -1 = the starting value */
+    double schedule_step_at;
     /* [link]: one value for every silo's link, or one per silo */
     DeckDoubleList bandwidth_mbps, latency_ms;
     double server_bandwidth_mbps, server_latency_ms; /* 0 = derived from the silos' */

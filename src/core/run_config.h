@@ -19,12 +19,33 @@
 
 typedef enum { MODE_FEDERATED, MODE_CENTRALIZED, MODE_DDP } RunMode;
 typedef enum { TOPOLOGY_ALLREDUCE, TOPOLOGY_SERVER } TopologyKind;
-typedef enum { INNER_KEEP, INNER_RESET, INNER_AVERAGE } InnerState;
+/* average: both AdamW moments are averaged like the weights (two models' worth of bytes more per
+ * round); average_m: the first moment only (one model's worth), each silo keeps its own v. */
+typedef enum { INNER_KEEP, INNER_RESET, INNER_AVERAGE, INNER_AVERAGE_M } InnerState;
 extern const char *const run_mode_names[];
 extern const char *const topology_names[];
 extern const char *const inner_state_names[];
 typedef enum { NONFINITE_STOP, NONFINITE_ROLLBACK } NonfiniteAction;
 extern const char *const nonfinite_action_names[];
+/* [optim] lr_scaling: the inner learning rate scaled with the data-parallel group's batch
+ * against lr_ref_batch sequences (none, sqrt, linear). */
+typedef enum { LR_SCALING_NONE, LR_SCALING_SQRT, LR_SCALING_LINEAR } LrScaling;
+extern const char *const lr_scaling_names[];
+/* [optim] clip: fixed (grad_clip), or adaptive (clip_factor x the running gradient norm that
+ * AdamW's second moment already tracks, optim.h). */
+typedef enum { CLIP_FIXED, CLIP_ADAPTIVE } ClipMode;
+extern const char *const clip_mode_names[];
+
+/* A value scheduled over the rounds of the local-step phase (H, the outer lr and momentum):
+ * progress p = (round's first step - sync_steps) / (steps - sync_steps) in [0, 1);
+ *   constant  start;   linear  start + (end - start) p;   step  start while p < step_at, then end. */
+typedef enum { SCHEDULE_CONSTANT, SCHEDULE_LINEAR, SCHEDULE_STEP } ScheduleShape;
+extern const char *const schedule_shape_names[];
+typedef struct {
+    ScheduleShape shape;
+    double start, end, step_at;
+} RoundSchedule;
+double round_schedule_at(const RoundSchedule *s, double progress);
 
 /* [federation]: how the silos train together. */
 typedef struct {
@@ -40,6 +61,9 @@ typedef struct {
     int fragments;             // F: streaming sync (src/train/fragments.h); 1 = the whole model
     int overlap_steps;         // τ: local steps between a fragment's exchange and its merge
     float mix_alpha;           // α of the merge
+    long sync_steps;           // K: the first K global steps run as ddp, then rounds of local steps
+    RoundSchedule local_steps_schedule;     // H per round (rounded); start = local_steps
+    RoundSchedule outer_lr_schedule, outer_momentum_schedule;
 } FedConfig;
 
 /* [checkpoint] and run.stop_after_rounds. */
@@ -65,6 +89,8 @@ typedef struct {
     int verify_data;           // [data] verify: checksums and token ids at start
     DeviceKind device;
     PrecisionKind precision;
+    LrScaling lr_scaling;      // [optim] lr_scaling, against lr_ref_batch sequences
+    int lr_ref_batch;
 } RunSettings;
 
 /* [run] on_nonfinite, rollback_lr_factor, max_rollbacks, watchdog_s: the run-level guards. */

@@ -90,6 +90,7 @@ typedef struct {
     uint64_t bytes_total;  // by all ranks over inter-silo links (the formulas of link.h)
     double comm_seconds;   // this rank's wall time in inter-silo MPI calls (+ LINK_SLEEP delays)
     double modeled_seconds; // the link model's time for this traffic (0 with LINK_OFF)
+    double state_bytes;    // of bytes_total: the inner optimizer state's (inner_state = average, average_m; set by the driver)
     // The compressed path (compressed = 1; all zero for fp32): per silo, as its header said.
     int compressed;
     int *codec;            // (S) CodecKind of its payload (-1 when it sent none)

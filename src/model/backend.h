@@ -32,6 +32,7 @@ typedef struct {
 typedef struct {
     float loss;       // the group's mean loss of this step
     double grad_norm; // before clipping
+    int clipped;      // the norm exceeded this step's clipping threshold
 } StepOutput;
 
 /* What a backend is attached to; set by the caller before backend_create. */

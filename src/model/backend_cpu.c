@@ -30,7 +30,9 @@ static StepOutput cpu_step(Backend *b, const int *inputs, const int *targets, co
         loss *= scale;
     }
     if (exchange) exchange->fn(exchange->ctx, m->grads_memory, n);
-    StepOutput out = {.loss = loss, .grad_norm = clip_grad_norm(m->grads_memory, n, opt->grad_clip)};
+    const double threshold = clip_threshold(opt, b->s.adam_v, n, *b->s.adam_t);
+    StepOutput out = {.loss = loss, .grad_norm = clip_grad_norm(m->grads_memory, n, threshold)};
+    out.clipped = threshold > 0.0 && out.grad_norm > threshold;
     if (opt->kind == OPTIM_ADAMW) {
         ++*b->s.adam_t;
         gpt_adamw_update(m, b->s.adam_m, b->s.adam_v, lr, opt->beta1, opt->beta2, opt->eps, opt->weight_decay,

@@ -109,7 +109,9 @@ static StepOutput cuda_step(Backend *b, const int *inputs, const int *targets, c
         exchange->fn(exchange->ctx, grads, b->s.host->num_parameters);
         gpu_model_upload_grads(g->model, grads);
     }
+    /* clip = adaptive is refused on cuda by the deck (the running norm would be the device's v). */
     StepOutput out = {.loss = loss, .grad_norm = gpu_model_clip_grad_norm(g->model, opt->grad_clip)};
+    out.clipped = opt->grad_clip > 0.0 && out.grad_norm > opt->grad_clip;
     if (opt->kind == OPTIM_ADAMW) {
         ++*b->s.adam_t;
         gpu_model_adamw_update(g->model, lr, opt->beta1, opt->beta2, opt->eps, opt->weight_decay, *b->s.adam_t);

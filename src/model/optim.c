@@ -62,6 +62,16 @@ double clip_grad_norm(float *g, size_t n, double max_norm)
     return norm;
 }
 
+double clip_threshold(const InnerOptConfig *opt, const float *v, size_t n, long t)
+{
+    if (opt->clip_factor <= 0.0 || t <= 0) return opt->grad_clip;
+    /* Σ v_i in double, in a fixed order (the same bits for any thread count), bias-corrected. */
+    double sum = 0.0;
+    for (size_t i = 0; i < n; i++) sum += v[i];
+    const double correction = 1.0 - pow((double)opt->beta2, (double)t);
+    return opt->clip_factor * sqrt(sum / correction);
+}
+
 float lr_at(const LRSchedule *s, long step)
 {
     if (step < s->warmup_steps) return s->lr * (float)(step + 1) / (float)s->warmup_steps;

@@ -19,7 +19,17 @@ typedef struct {
     InnerOptimizer kind;
     float beta1, beta2, eps, weight_decay; // AdamW; weight_decay also for SGD
     double grad_clip;                      // global norm; 0 = no clipping
+    /* > 0: adaptive clipping (AdamW only). The threshold is clip_factor x the running RMS of the
+     * gradient norm, sqrt(sum_i v_i / (1 - beta2^t)), which AdamW's second moment already holds
+     * (so it needs no state of its own, and resumes, resets and averages with v); on the first
+     * step (t = 0) it is grad_clip. A spike beyond clip_factor x the recent norms is clipped; a
+     * steady noisy gradient never is. */
+    double clip_factor;
 } InnerOptConfig;
+
+/* The clipping threshold of the next step: grad_clip, or the adaptive one (above) from AdamW's
+ * v (n) after t steps. 0 = no clipping. */
+double clip_threshold(const InnerOptConfig *opt, const float *v, size_t n, long t);
 
 /* AdamW exactly as torch.optim.AdamW: p -= lr*wd*p; m = b1*m+(1-b1)g; v = b2*v+(1-b2)g^2;
  * p -= lr * (m/(1-b1^t)) / (sqrt(v/(1-b2^t)) + eps).  t is the 1-based count of steps taken. */

@@ -48,18 +48,28 @@ static void federated_sync(Trainer *tr, long round, const int *participating, Ro
     const RunConfig *c = &tr->cfg;
     GPT *m = &tr->model;
     const size_t n = m->num_parameters;
-    const int average = c->fed.inner_state == INNER_AVERAGE;
+    const int average = c->fed.inner_state == INNER_AVERAGE || c->fed.inner_state == INNER_AVERAGE_M;
+    const int average_v = c->fed.inner_state == INNER_AVERAGE;
     memset(st, 0, sizeof *st);
     int my_dropped = 0;
     if (tr->topo.is_leader || tr->topo.is_server) {
         const int me = tr->topo.is_server ? -1 : tr->topo.silo;
         const double weight = me >= 0 && participating[me]
-            ? (double)c->fed.local_steps * c->run.batch_size * c->model.max_seq_len * tr->topo.silo_size : 0.0;
+            ? (double)round_plan_steps(&tr->plan, round) * c->run.batch_size * c->model.max_seq_len * tr->topo.silo_size : 0.0;
+        /* The outer optimizer's schedules (constant by default: the deck's values, unchanged). */
+        OuterOpt *outer = fed_outer(tr->fed);
+        if (outer) {
+            const double p = tr->plan.progress[round];
+            outer->cfg.lr = (float)round_schedule_at(&c->fed.outer_lr_schedule, p);
+            outer->cfg.momentum = (float)round_schedule_at(&c->fed.outer_momentum_schedule, p);
+        }
         fed_sync(tr->fed, round, participating, m->params_memory, weight, tr->theta_global, st);
         if (me >= 0) my_dropped = st->dropped[me];
         if (average && !st->skipped) {
+            const uint64_t before = st->bytes_total;
             fed_mean(tr->fed, tr->adam_m, tr->topo.is_server ? NULL : tr->adam_m, n, st);
-            fed_mean(tr->fed, tr->adam_v, tr->topo.is_server ? NULL : tr->adam_v, n, st);
+            if (average_v) fed_mean(tr->fed, tr->adam_v, tr->topo.is_server ? NULL : tr->adam_v, n, st);
+            st->state_bytes = (double)(st->bytes_total - before);
         }
     }
     if (tr->topo.is_server) return;
@@ -68,10 +78,8 @@ static void federated_sync(Trainer *tr, long round, const int *participating, Ro
     if (tr->topo.silo_size > 1) {
         mpiCheck(MPI_Bcast(m->params_memory, (int)n, MPI_FLOAT, 0, tr->topo.silo_comm));
         mpiCheck(MPI_Bcast(&my_dropped, 1, MPI_INT, 0, tr->topo.silo_comm));
-        if (average) {
-            mpiCheck(MPI_Bcast(tr->adam_m, (int)n, MPI_FLOAT, 0, tr->topo.silo_comm));
-            mpiCheck(MPI_Bcast(tr->adam_v, (int)n, MPI_FLOAT, 0, tr->topo.silo_comm));
-        }
+        if (average) mpiCheck(MPI_Bcast(tr->adam_m, (int)n, MPI_FLOAT, 0, tr->topo.silo_comm));
+        if (average_v) mpiCheck(MPI_Bcast(tr->adam_v, (int)n, MPI_FLOAT, 0, tr->topo.silo_comm));
     }
     /* A dropped silo is resynchronised: its moments may be as broken as its update was. */
     if (c->fed.inner_state == INNER_RESET || my_dropped) trainer_reset_inner(tr);
@@ -85,9 +93,11 @@ void round_boundary(Trainer *tr, RoundTally *t, const int *participating, int ev
     const int reports = t->active && tr->group_rank == 0;
     t->loss_sums[0] = reports ? t->loss_sum / (t->steps ? t->steps : 1) : 0;
     t->loss_sums[1] = reports ? 1 : 0;
+    t->loss_sums[2] = reports ? (double)t->clipped : 0;
+    t->loss_sums[3] = reports ? (double)t->steps : 0;
     t->compute_max = t->compute_s;
     if (!tr->topo.is_server) {
-        mpiCheck(MPI_Allreduce(MPI_IN_PLACE, t->loss_sums, 2, MPI_DOUBLE, MPI_SUM, tr->workers));
+        mpiCheck(MPI_Allreduce(MPI_IN_PLACE, t->loss_sums, 4, MPI_DOUBLE, MPI_SUM, tr->workers));
         mpiCheck(MPI_Allreduce(MPI_IN_PLACE, &t->compute_max, 1, MPI_DOUBLE, MPI_MAX, tr->workers));
     }
     memset(st, 0, sizeof *st);
@@ -109,7 +119,7 @@ void round_boundary(Trainer *tr, RoundTally *t, const int *participating, int ev
             st->modeled_seconds += x->exposed_s;
         }
         st->comm_seconds = t->frag_comm_s;
-    } else if (c->fed.mode == MODE_FEDERATED) {
+    } else if (c->fed.mode == MODE_FEDERATED && !t->sync) {
         if (eval_now) evaluate_local(tr, local_loss);
         if (tr->fed) fed_set_round_compute(tr->fed, t->compute_max); // codec = auto's budget (measured)
         double t0 = MPI_Wtime();
@@ -124,11 +134,14 @@ void round_boundary(Trainer *tr, RoundTally *t, const int *participating, int ev
     t->traffic[0] = (double)st->bytes_total;
     t->traffic[1] = st->modeled_seconds;
     t->traffic[2] = st->comm_seconds;
-    mpiCheck(MPI_Allreduce(MPI_IN_PLACE, t->traffic, 3, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD));
+    t->traffic[3] = st->state_bytes;
+    mpiCheck(MPI_Allreduce(MPI_IN_PLACE, t->traffic, 4, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD));
     const double tokens_per_rank_step = (double)c->run.batch_size * c->model.max_seq_len;
     tr->tokens_seen += tokens_per_rank_step * t->steps *
                        (c->fed.mode == MODE_CENTRALIZED ? tr->group_size : t->active_silos * tr->topo.silo_size);
     tr->modeled_wall_s += t->compute_max + t->traffic[1];
     tr->inter_bytes_total += t->traffic[0];
     tr->compute_s_total += t->compute_max;
+    tr->clipped_steps += t->loss_sums[2];
+    tr->counted_steps += t->loss_sums[3];
 }

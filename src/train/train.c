@@ -3,7 +3,8 @@
  *   ddp          S silos, gradients all-reduced inside each silo and across silos every step;
  *   federated    S silos train H local steps, then the federation averages them (Photon).
  * A round is H = local_steps global steps in every mode, so that evaluations and metrics line up
- * at equal token counts. With topology = server the last rank is the aggregator: it holds no data
+ * at equal token counts (round_plan.h: a federated run may start with synchronous rounds and
+ * schedule H over its rounds). With topology = server the last rank is the aggregator: it holds no data
  * and mirrors the leaders' federation calls. The parts: trainer.h. */
 #include "train.h"
 
@@ -23,34 +24,37 @@ static volatile sig_atomic_t stop_signal = 0;
 static void on_stop_signal(int sig) { stop_signal = sig; }
 
 /* The one optimizer step of this rank's data-parallel group, on its backend. The ddp baseline
- * averages the silos' gradients between the silo mean and the clipping. */
-static StepResult train_step(Trainer *tr, long step)
+ * (and a federated run's synchronous rounds) average the silos' gradients between the silo mean
+ * and the clipping. */
+static StepResult train_step(Trainer *tr, long step, int sync)
 {
     StepResult r = {0};
     const GradExchange ddp = {ddp_average_silos, tr};
-    const int exchange = tr->cfg.fed.mode == MODE_DDP && tr->topo.num_silos > 1;
+    const int exchange = (tr->cfg.fed.mode == MODE_DDP || sync) && tr->topo.num_silos > 1;
     tr->step_comm = &r;
     r.lr = lr_at(&tr->cfg.schedule, step);
     StepOutput o = tr->backend.ops->step(&tr->backend, tr->inputs, tr->targets, &tr->cfg.inner, r.lr, exchange ? &ddp : NULL);
     tr->step_comm = NULL;
     r.loss = o.loss;
     r.grad_norm = o.grad_norm;
+    r.clipped = o.clipped;
     return r;
 }
 
 /* The round's local steps (every rank counts them; a silo that sits the round out skips them). */
 static void train_round_steps(Trainer *tr, RoundTally *t)
 {
-    const long H = tr->cfg.fed.local_steps, steps = tr->cfg.run.steps;
+    const long H = round_plan_steps(&tr->plan, t->round);
     /* The round's steps run on the backend from the host's state (the federation's new weights). */
     tr->backend.ops->upload(&tr->backend);
-    for (long h = 0; h < H && t->first_step + h < steps; h++) {
+    for (long h = 0; h < H; h++) {
         const long step = t->first_step + h;
         t->steps++;
         if (t->active) {
             double t0 = MPI_Wtime();
             loader_next(tr->loader, tr->inputs, tr->targets);
-            StepResult r = train_step(tr, step);
+            StepResult r = train_step(tr, step, t->sync);
+            t->clipped += r.clipped;
             t->compute_s += MPI_Wtime() - t0 - r.comm_s;
             t->ddp_modeled += r.modeled_comm_s;
             t->ddp_comm += r.comm_s;
@@ -77,8 +81,14 @@ static void train_round_steps(Trainer *tr, RoundTally *t)
 static RoundTally round_begin(Trainer *tr, long round, int *participating)
 {
     const int S = tr->topo.num_silos;
+    const int sync = tr->plan.sync[round];
     round_participants(tr, round, participating);
-    RoundTally t = {.round = round, .first_step = round * tr->cfg.fed.local_steps, .bad_step = -1};
+    if (sync) for (int s = 0; s < S; s++) participating[s] = 1;
+    /* The first round of local steps starts from the synchronised model: the silos' models are
+     * the same (every step averaged the silos' gradients), so it becomes the global one. */
+    if (!sync && round > 0 && tr->plan.sync[round - 1] && tr->theta_global && !tr->topo.is_server)
+        memcpy(tr->theta_global, tr->model.params_memory, tr->model.num_parameters * sizeof(float));
+    RoundTally t = {.round = round, .first_step = tr->plan.first[round], .bad_step = -1, .sync = sync};
     t.active = tr->topo.is_server ? 0 : participating[tr->topo.silo];
     for (int s = 0; s < S; s++) t.active_silos += participating[s];
     t.t_start = MPI_Wtime();
@@ -115,13 +125,12 @@ static int run(Trainer *tr)
 {
     const RunConfig *c = &tr->cfg;
     const int S = tr->topo.num_silos;
-    const long H = c->fed.local_steps;
-    const long rounds = (c->run.steps + H - 1) / H;
+    const long rounds = tr->plan.num_rounds;
     int *participating = mallocCheck((size_t)S * sizeof(int));
     double *local_loss = callocCheck((size_t)S, sizeof(double));
     double last_val = tr->ckpt.last_val_loss;
     const long start_round = tr->ckpt.round;
-    long step = start_round * H - 1;
+    long step = tr->plan.first[start_round < rounds ? start_round : rounds] - 1;
     int stopped = 0, ckpt_failed = 0, guard_rc = 0;
     for (long round = start_round; round < rounds && !stopped; round++) {
         RoundTally t = round_begin(tr, round, participating);
@@ -139,7 +148,7 @@ static int run(Trainer *tr)
         if (guard_rc) break;
         if (eval_now) {
             if (tr->frag) fragments_swap_global(tr); // the global model, not this silo's own
-            last_val = evaluate_global(tr, round, step + 1, c->fed.mode == MODE_FEDERATED ? local_loss : NULL);
+            last_val = evaluate_global(tr, round, step + 1, c->fed.mode == MODE_FEDERATED && !t.sync ? local_loss : NULL);
             if (tr->frag) fragments_swap_global(tr);
         }
         /* leaders' RoundStats arrays belong to the federation; nothing to free here */

@@ -35,10 +35,23 @@ void report_banner(const Trainer *tr)
            m->peak_bytes / 1048576.0);
     printf("data: %s (%d silos, %d sources); batch %d x %d tokens per rank\n", c->run.data_file, tr->info.num_silos,
            tr->info.num_sources, c->run.batch_size, mc->max_seq_len);
-    if (c->fed.mode == MODE_FEDERATED)
-        printf("federation: %ld rounds x %d local steps, outer %s lr %g, inner state %s, topology %s\n",
-               c->run.steps / c->fed.local_steps, c->fed.local_steps, outer_kind_name(c->outer.kind), tr->deck.outer_lr,
-               inner_state_names[c->fed.inner_state], topology_names[c->fed.topology]);
+    if (c->fed.mode == MODE_FEDERATED) {
+        const FedConfig *f = &c->fed;
+        const RoundSchedule *hs = &f->local_steps_schedule, *ls = &f->outer_lr_schedule, *ms = &f->outer_momentum_schedule;
+        printf("federation: %ld rounds x %d local steps", tr->plan.num_rounds, f->local_steps);
+        if (hs->shape != SCHEDULE_CONSTANT) printf(" -> %g (%s)", hs->end, schedule_shape_names[hs->shape]);
+        if (f->sync_steps > 0) printf(" after %ld synchronous steps", f->sync_steps);
+        printf(", outer %s lr %g", outer_kind_name(c->outer.kind), tr->deck.outer_lr);
+        if (ls->shape != SCHEDULE_CONSTANT) printf(" -> %g (%s)", ls->end, schedule_shape_names[ls->shape]);
+        if (ms->shape != SCHEDULE_CONSTANT) printf(", momentum %g -> %g (%s)", ms->start, ms->end, schedule_shape_names[ms->shape]);
+        printf(", inner state %s, topology %s\n", inner_state_names[f->inner_state], topology_names[f->topology]);
+    }
+    if (c->run.lr_scaling != LR_SCALING_NONE)
+        printf("inner lr: %g x %.4g (%s scaling: batch %d against lr_ref_batch %d) = %g peak\n", tr->deck.lr, tr->lr_scale,
+               lr_scaling_names[c->run.lr_scaling], tr->step_batch, c->run.lr_ref_batch, (double)c->schedule.lr);
+    if (c->inner.clip_factor > 0)
+        printf("clipping: adaptive, %g x the running RMS gradient norm (AdamW's v); %g on the first step\n", c->inner.clip_factor,
+               c->inner.grad_clip);
     char device[512];
     tr->backend.ops->describe(&tr->backend, device, sizeof device);
     fputs(device, stdout);
@@ -116,6 +129,16 @@ void report_round(Trainer *tr, const RoundTally *t, long step, const int *partic
     g_string_append(flags, ",\"dropped\":");
     append_int_list(flags, st->dropped, S);
     g_string_append_printf(flags, ",\"skipped\":%d", st->skipped);
+    /* The round plan (round_plan.h), the inner state's share of the bytes and the clipping. */
+    const FedConfig *f = &tr->cfg.fed;
+    g_string_append_printf(flags, ",\"local_steps\":%ld,\"synchronous\":%d,\"state_bytes\":%.0f,\"clipped_steps\":%.0f,\"clip_frac\":%.6f",
+                           round_plan_steps(&tr->plan, t->round), t->sync, traffic[3], t->loss_sums[2],
+                           t->loss_sums[3] > 0 ? t->loss_sums[2] / t->loss_sums[3] : 0.0);
+    if (f->mode == MODE_FEDERATED && !t->sync) {
+        const double p = tr->plan.progress[t->round];
+        g_string_append_printf(flags, ",\"outer_lr\":%.6g,\"outer_momentum\":%.6g", (double)(float)round_schedule_at(&f->outer_lr_schedule, p),
+                               (double)(float)round_schedule_at(&f->outer_momentum_schedule, p));
+    }
     if (tr->frag) {
         // Streaming sync: each exchange of the round (fragments.h), bytes of all ranks.
         g_string_append(flags, ",\"fragments\":[");
@@ -187,8 +210,9 @@ int report_end(Trainer *tr, double val)
         char elapsed[32];
         double el = MPI_Wtime() - tr->metrics.start_s;
         metrics_record(&tr->metrics, "\"type\":\"end\",\"steps\":%ld,\"tokens\":%.0f,\"val_loss\":%.6f,\"val_ppl\":%.4f,\"elapsed_s\":%.3f,"
-                       "\"modeled_wall_s\":%.3f,\"compute_s\":%.3f,\"inter_silo_bytes\":%.0f",
-                       c->run.steps, tr->tokens_seen, val, exp(val), el, tr->modeled_wall_s, tr->compute_s_total, tr->inter_bytes_total);
+                       "\"modeled_wall_s\":%.3f,\"compute_s\":%.3f,\"inter_silo_bytes\":%.0f,\"clip_fraction\":%.6f,\"lr_peak\":%.6g",
+                       c->run.steps, tr->tokens_seen, val, exp(val), el, tr->modeled_wall_s, tr->compute_s_total, tr->inter_bytes_total,
+                       tr->counted_steps > 0 ? tr->clipped_steps / tr->counted_steps : 0.0, (double)c->schedule.lr);
         format_duration(el, elapsed, sizeof elapsed);
         printf("done: %ld steps, %.0f tokens in %s | final val loss %.4f | ppl %.2f | inter-silo %.1f MB | modeled wall %.1f s\n",
                c->run.steps, tr->tokens_seen, elapsed, val, exp(val), tr->inter_bytes_total / 1e6, tr->modeled_wall_s);

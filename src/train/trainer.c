@@ -160,6 +160,16 @@ int trainer_setup(Trainer *tr, char *err, size_t errlen)
         MPI_Comm_rank(tr->group, &tr->group_rank);
         MPI_Comm_size(tr->group, &tr->group_size);
     }
+    /* lr_scaling: the batch of the group whose mean gradient each step takes. */
+    const int ranks_per_silo = (tr->world - with_server) / S;
+    tr->step_batch = c->run.batch_size * ranks_per_silo * (c->fed.mode == MODE_DDP ? S : 1);
+    tr->lr_scale = 1.0;
+    if (c->run.lr_scaling != LR_SCALING_NONE) {
+        const double ratio = (double)tr->step_batch / c->run.lr_ref_batch;
+        tr->lr_scale = c->run.lr_scaling == LR_SCALING_SQRT ? sqrt(ratio) : ratio;
+        c->schedule.lr = (float)(c->schedule.lr * tr->lr_scale);
+    }
+    round_plan_build(&tr->plan, &c->fed, c->run.steps);
     if (setup_model(tr, ops, err, errlen) || setup_data(tr, err, errlen) || setup_federation(tr, err, errlen)) return -1;
     train_identity(tr);
     return 0;
@@ -179,6 +189,7 @@ void trainer_teardown(Trainer *tr)
     free(tr->inputs);
     free(tr->targets);
     free(tr->effective);
+    round_plan_free(&tr->plan);
     if (tr->workers != MPI_COMM_NULL) MPI_Comm_free(&tr->workers);
     topology_free(&tr->topo);
     datafile_info_free(&tr->info);

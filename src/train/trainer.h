@@ -21,21 +21,24 @@
 #include "loader.h"
 #include "metrics.h"
 #include "run_config.h"
+#include "round_plan.h"
 #include "run_lock.h"
 #include "topology.h"
 #include "watchdog.h"
 
 /* One step's outcome as the reports see it. comm_*: the ddp baseline's cross-silo exchange. */
-typedef struct { float loss; double grad_norm; float lr; double modeled_comm_s; double comm_s; double bytes; } StepResult;
+typedef struct { float loss; double grad_norm; float lr; double modeled_comm_s; double comm_s; double bytes; int clipped; } StepResult;
 
 /* One round's running totals (this rank's), from its first step to its report. */
 typedef struct {
     long round, first_step, steps;   // steps: global steps in this round (all ranks count them)
     int active, active_silos;        // this rank's silo takes part; how many silos do
+    int sync;                        // a synchronous round (federation.sync_steps): ddp steps, no average
+    long clipped;                    // this rank's steps whose gradient was clipped
     double t_start, compute_s, loss_sum, ddp_modeled, ddp_comm, ddp_bytes;
     /* At the boundary: the workers' sum of the silo leaders' mean losses and their count, the
      * slowest compute time, and the round's traffic (bytes, modeled s, measured s). */
-    double loss_sums[2], compute_max, traffic[3];
+    double loss_sums[4], compute_max, traffic[4]; // loss_sums[2], [3]: the leaders' clipped steps and steps; traffic[3]: state bytes
     /* The non-finite guard (train_guard.c): this rank's first step whose loss or gradient norm
      * was not finite (-1: none), with those values. */
     long bad_step;
@@ -52,6 +55,9 @@ typedef struct {
 typedef struct Trainer {
     Deck deck;                 /* provenance only: the layers take cfg */
     RunConfig cfg;
+    RoundPlan plan;            /* the rounds' steps (round_plan.h) */
+    int step_batch;            /* sequences in the batch each step's mean gradient covers */
+    double lr_scale;           /* optim.lr_scaling's factor (1: none), applied to cfg.schedule.lr */
     char data_file_abs[DECK_STR_MAX]; /* cfg.run.data_file made absolute, for the weights files */
     RunIdentity id;            /* what checkpoints record (train_ckpt.c) */
     char *effective;           /* the effective deck's text, for id */
@@ -78,6 +84,7 @@ typedef struct Trainer {
     double modeled_wall_s;     /* compute + modeled inter-silo time */
     double inter_bytes_total;  /* all inter-silo bytes so far */
     double compute_s_total;
+    double clipped_steps, counted_steps; /* the silo leaders' steps whose gradient was clipped, of all their steps (not checkpointed: this invocation's) */
     /* durability */
     const char *resume;        /* --resume argument (a file or "latest"), NULL = fresh start */
     char resumed_from[CKPT_PATH_MAX]; /* "" unless resumed */
