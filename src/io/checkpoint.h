@@ -47,6 +47,10 @@ typedef struct {
     CodecKind codec;           // [compress] codec (fp32: no compression state)
     int error_feedback;        // [compress] error_feedback
     int fragments, overlap_steps; // [federation] streaming sync (1, 0: none)
+    /* The run's round plan (src/train/round_plan.h): round r starts at step round_first[r],
+     * r = 0 .. num_rounds (round_first[num_rounds] = steps). NULL: rounds of local_steps. */
+    const long *round_first;
+    long num_rounds;
     const char *data_file;     // absolute
     const char *deck_text;     // the deck as given ("" if none)
     const char *overrides;     // the command-line overrides ("" if none)
@@ -59,6 +63,7 @@ typedef struct {
     long step;                // global steps completed
     double tokens_seen, modeled_wall_s, inter_bytes_total, compute_s_total;
     double last_val_loss;     // the latest validation loss (NaN if none yet)
+    double clipped_steps, counted_steps; // the silo leaders' clipped steps of all their steps (0, 0 in files before them)
     int64_t metrics_offset;   // bytes of RUN_DIR/metrics.jsonl written up to this boundary
 } CkptState;
 

@@ -23,7 +23,9 @@ static inline void outer_dset_name(char *buf, size_t len, const char *state) { s
 /* Every root attribute of a checkpoint, in the order of the bytes that attrs_sha256 hashes
  * (h5util.h; doc/formats.md, "Checkpoint file"). outer_t exists in federated mode only; codec and
  * error_feedback only in a federated run with a lossy codec ([compress]); fragments and
- * overlap_steps only with streaming sync (fragments > 1 or overlap_steps > 0). */
+ * overlap_steps only with streaming sync (fragments > 1 or overlap_steps > 0); clipped_steps and
+ * counted_steps in every file written since they exist (their presence decides: deleting them
+ * breaks the seal). */
 static const H5AttrSpec ckpt_root_attrs[] = {
     {"format", H5A_STRING}, {"format_version", H5A_INT}, {"num_layers", H5A_INT}, {"num_heads", H5A_INT},
     {"channels", H5A_INT}, {"max_seq_len", H5A_INT}, {"vocab_size", H5A_INT}, {"bias", H5A_INT},
@@ -36,16 +38,19 @@ static const H5AttrSpec ckpt_root_attrs[] = {
 static const H5AttrSpec ckpt_federated_attrs[] = {{"outer_t", H5A_INT}};
 static const H5AttrSpec ckpt_compress_attrs[] = {{"codec", H5A_STRING}, {"error_feedback", H5A_INT}};
 static const H5AttrSpec ckpt_streaming_attrs[] = {{"fragments", H5A_INT}, {"overlap_steps", H5A_INT}};
+/* Written since the clipping counters existed; a file without them (older) reads as 0 and 0. */
+static const H5AttrSpec ckpt_clip_attrs[] = {{"clipped_steps", H5A_DOUBLE}, {"counted_steps", H5A_DOUBLE}};
 #define CKPT_ATTRS_MAX 40
 
 /* The list a file of this kind seals, into out (CKPT_ATTRS_MAX); returns its length. */
-static inline size_t ckpt_root_attr_list(int federated, int compressed, int streaming, H5AttrSpec *out)
+static inline size_t ckpt_root_attr_list(int federated, int compressed, int streaming, int clip_counts, H5AttrSpec *out)
 {
     size_t k = 0;
     for (size_t i = 0; i < sizeof ckpt_root_attrs / sizeof *ckpt_root_attrs; i++) out[k++] = ckpt_root_attrs[i];
     if (federated) out[k++] = ckpt_federated_attrs[0];
     for (int i = 0; federated && compressed && i < 2; i++) out[k++] = ckpt_compress_attrs[i];
     for (int i = 0; federated && streaming && i < 2; i++) out[k++] = ckpt_streaming_attrs[i];
+    for (int i = 0; clip_counts && i < 2; i++) out[k++] = ckpt_clip_attrs[i];
     return k;
 }
 

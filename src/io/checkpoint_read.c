@@ -117,7 +117,7 @@ static int verify_root(hid_t f, const char *path, CkptShape *sh, char *err, size
     sh->compressed = sh->federated && H5Aexists(f, "codec") > 0;
     sh->streaming = sh->federated && H5Aexists(f, "fragments") > 0;
     H5AttrSpec list[CKPT_ATTRS_MAX];
-    const size_t nlist = ckpt_root_attr_list(sh->federated, sh->compressed, sh->streaming, list);
+    const size_t nlist = ckpt_root_attr_list(sh->federated, sh->compressed, sh->streaming, H5Aexists(f, "clipped_steps") > 0, list);
     if (h5_attrs_check(f, list, nlist, msg, sizeof msg)) {
         snprintf(err, errlen, "%s: %s (a damaged or edited checkpoint)", path, msg);
         return -1;
@@ -153,15 +153,12 @@ static int verify_root(hid_t f, const char *path, CkptShape *sh, char *err, size
                  path, (long long)S, (long long)P, (long long)H, (long long)steps);
         return -1;
     }
-    const int64_t rounds = (steps + H - 1) / H;
-    if (round < 0 || round > rounds) {
-        snprintf(err, errlen, "%s: root attribute round = %lld is out of range (0 to %lld: steps = %lld, local_steps = %lld)", path,
-                 (long long)round, (long long)rounds, (long long)steps, (long long)H);
-        return -1;
-    }
-    if (step != (round * H < steps ? round * H : steps)) {
-        snprintf(err, errlen, "%s: root attribute step = %lld does not match round %lld of local_steps %lld", path, (long long)step,
-                 (long long)round, (long long)H);
+    /* Every round has at least one step; which step a round starts at depends on the run's round
+     * plan (a synchronous start, an H schedule: deck keys), checked against the resuming run's
+     * plan by ckpt_read. Here: what any plan allows. */
+    if (round < 0 || round > steps || step < round || step > steps) {
+        snprintf(err, errlen, "%s: root attributes round = %lld, step = %lld are out of range (0 <= round <= step <= steps = %lld; "
+                 "local_steps = %lld)", path, (long long)round, (long long)step, (long long)steps, (long long)H);
         return -1;
     }
     if (offset < 0 || !(tokens >= 0) || tokens > 1e30) {
@@ -392,19 +389,36 @@ static int read_state(hid_t f, const char *path, CkptState *s, int64_t *outer_t,
         snprintf(err, errlen, "%s: %s", path, msg);
         return -1;
     }
+    s->clipped_steps = s->counted_steps = 0;
+    if (H5Aexists(f, "clipped_steps") > 0 &&
+        (h5_attr_read_double(f, "clipped_steps", &s->clipped_steps, msg, sizeof msg) ||
+         h5_attr_read_double(f, "counted_steps", &s->counted_steps, msg, sizeof msg))) {
+        snprintf(err, errlen, "%s: %s", path, msg);
+        return -1;
+    }
     s->round = (long)round;
     s->step = (long)step;
     return 0;
 }
 
 /* ckpt_verify checked the round against the file's own steps; this run may have another
- * run.steps, and starts at round * local_steps. */
+ * run.steps, and its round r starts at step round_first[r] of its plan (r * local_steps without
+ * one). */
 static int check_round(const char *path, const CkptView *v, char *err, size_t errlen)
 {
-    const long H = v->id->local_steps, rounds = (v->id->steps + H - 1) / H;
-    if (v->state->round >= 0 && v->state->round <= rounds) return 0;
-    snprintf(err, errlen, "%s: the checkpoint is at round %ld, but this run has %ld rounds (run.steps = %ld): raise run.steps, "
-             "or resume from an earlier checkpoint", path, v->state->round, rounds, v->id->steps);
+    const RunIdentity *id = v->id;
+    const long H = id->local_steps, rounds = id->round_first ? id->num_rounds : (id->steps + H - 1) / H;
+    const long r = v->state->round;
+    if (r < 0 || r > rounds) {
+        snprintf(err, errlen, "%s: the checkpoint is at round %ld, but this run has %ld rounds (run.steps = %ld): raise run.steps, "
+                 "or resume from an earlier checkpoint", path, r, rounds, id->steps);
+        return -1;
+    }
+    const long want = id->round_first ? id->round_first[r] : (r * H < id->steps ? r * H : id->steps);
+    if (v->state->step == want) return 0;
+    snprintf(err, errlen, "%s: the checkpoint is at round %ld after step %ld, but round %ld of this run starts at step %ld "
+             "(federation.local_steps, sync_steps and local_steps_schedule must be those of the run that wrote it)",
+             path, r, v->state->step, r, want);
     return -1;
 }
 

@@ -211,6 +211,8 @@ static int write_attrs(hid_t f, const CkptView *v, int64_t outer_t)
     rc |= h5_attr_write_double(f, "compute_s_total", s->compute_s_total);
     rc |= h5_attr_write_double(f, "last_val_loss", s->last_val_loss);
     rc |= h5_attr_write_int(f, "metrics_offset", s->metrics_offset);
+    rc |= h5_attr_write_double(f, "clipped_steps", s->clipped_steps);
+    rc |= h5_attr_write_double(f, "counted_steps", s->counted_steps);
     if (d->mode == MODE_FEDERATED) rc |= h5_attr_write_int(f, "outer_t", outer_t);
     if (ckpt_compressed(d)) {
         rc |= h5_attr_write_fixed_string(f, "codec", compress_codec_names[d->codec]);
@@ -222,7 +224,7 @@ static int write_attrs(hid_t f, const CkptView *v, int64_t outer_t)
     }
     /* Last: the SHA-256 of every attribute above, as the file holds them. */
     H5AttrSpec list[CKPT_ATTRS_MAX];
-    const size_t nlist = ckpt_root_attr_list(d->mode == MODE_FEDERATED, ckpt_compressed(d), ckpt_streaming(d), list);
+    const size_t nlist = ckpt_root_attr_list(d->mode == MODE_FEDERATED, ckpt_compressed(d), ckpt_streaming(d), 1, list);
     if (!rc) rc |= h5_attrs_seal(f, list, nlist);
     return rc ? -1 : 0;
 }

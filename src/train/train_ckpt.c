@@ -29,7 +29,8 @@ void train_identity(Trainer *tr)
                            .optimizer = c->inner.kind, .outer = c->outer.kind, .local_steps = c->fed.local_steps,
                            .steps = c->run.steps, .codec = c->compress.adaptive ? CODEC_CHOICE_AUTO : c->compress.codec.kind,
                            .error_feedback = c->compress.error_feedback, .fragments = c->fed.fragments,
-                           .overlap_steps = c->fed.overlap_steps, .data_file = tr->data_file_abs, .deck_text = tr->deck.deck_text,
+                           .overlap_steps = c->fed.overlap_steps, .round_first = tr->plan.first,
+                           .num_rounds = tr->plan.num_rounds, .data_file = tr->data_file_abs, .deck_text = tr->deck.deck_text,
                            .overrides = tr->deck.overrides, .effective = tr->effective};
 }
 
@@ -82,6 +83,8 @@ int train_checkpoint(Trainer *tr, long rounds, long steps, double last_val, char
     s->modeled_wall_s = tr->modeled_wall_s;
     s->inter_bytes_total = tr->inter_bytes_total;
     s->compute_s_total = tr->compute_s_total;
+    s->clipped_steps = tr->clipped_steps;
+    s->counted_steps = tr->counted_steps;
     s->last_val_loss = last_val;
     s->metrics_offset = 0;
     if (trainer_is_root(tr) && tr->metrics.jsonl) {
@@ -123,6 +126,8 @@ int train_resume(Trainer *tr, char *err, size_t errlen)
     tr->modeled_wall_s = tr->ckpt.modeled_wall_s;
     tr->inter_bytes_total = tr->ckpt.inter_bytes_total;
     tr->compute_s_total = tr->ckpt.compute_s_total;
+    tr->clipped_steps = tr->ckpt.clipped_steps;
+    tr->counted_steps = tr->ckpt.counted_steps;
     snprintf(tr->resumed_from, sizeof tr->resumed_from, "%s", path);
     /* From an older checkpoint than the newest: the newer ones belong to the history this run
      * replaces (a later --resume latest must not jump to them). */

@@ -84,7 +84,7 @@ typedef struct Trainer {
     double modeled_wall_s;     /* compute + modeled inter-silo time */
     double inter_bytes_total;  /* all inter-silo bytes so far */
     double compute_s_total;
-    double clipped_steps, counted_steps; /* the silo leaders' steps whose gradient was clipped, of all their steps (not checkpointed: this invocation's) */
+    double clipped_steps, counted_steps; /* the silo leaders' steps whose gradient was clipped, of all their steps (checkpointed) */
     /* durability */
     const char *resume;        /* --resume argument (a file or "latest"), NULL = fresh start */
     char resumed_from[CKPT_PATH_MAX]; /* "" unless resumed */

@@ -75,7 +75,7 @@ if mkdir -p "$work/probe" && unshare -m sh -c "mount -t tmpfs -o size=64k tmpfs 
   # B2. the run directory has room for deck.effective and metrics.jsonl, not for final.h5
   # (checkpoints elsewhere): exit 1, final.h5 absent, not renamed into place with zeros.
   st=0
-  in_tmpfs 20k "$work/B2" sh -c '"$@" >"$0.log" 2>&1; st=$?; ls -la "$0" >>"$0.log"; test ! -e "$0/final.h5" || echo FINAL_PRESENT >>"$0.log"; exit $st' \
+  in_tmpfs 28k "$work/B2" sh -c '"$@" >"$0.log" 2>&1; st=$?; ls -la "$0" >>"$0.log"; test ! -e "$0/final.h5" || echo FINAL_PRESENT >>"$0.log"; exit $st' \
     "$work/B2" "$LAUNCH" 2 "$PHOTON" train "$DECK" run.dir="$work/B2" checkpoint.dir="$work/B2ck" || st=$?
   [ $st -ne 0 ] && [ $st -ne 124 ] || { cat "$work/B2.log"; fail "B2: a run that cannot write final.h5 exited $st"; }
   grep -q "final.h5: .*No space left on device\|final.h5: .*differs from the weights in memory" "$work/B2.log" ||
@@ -157,13 +157,14 @@ fallback "round = 2^62" C4 "$sealed"
 edit C5 'del f["outer/m"]';                               fallback "/outer/m missing" C5 "dataset /outer/m is missing"
 edit C6 'del f.attrs["tokens_seen"]';                     fallback "tokens_seen missing" C6 "attribute 'tokens_seen' of / is missing"
 edit C7 'f.attrs["format_version"] = np.int64(1)';        fallback "format_version 1" C7 "checkpoint format_version 1 (written by an older photon"
-# A consistent forgery (attributes re-sealed) is still range-checked: round beyond steps / local_steps.
+# A consistent forgery (attributes re-sealed) is still range-checked: round beyond the steps.
 edit C8 '
 import hashlib, struct
 f.attrs["round"] = np.int64(2**62)
 names = ["format","format_version","num_layers","num_heads","channels","max_seq_len","vocab_size","bias","num_parameters",
   "mode","topology","optimizer","outer","data_file","num_silos","silo_size","world_size","local_steps","steps","round","step",
-  "tokens_seen","modeled_wall_s","inter_bytes_total","compute_s_total","last_val_loss","metrics_offset","outer_t"]
+  "tokens_seen","modeled_wall_s","inter_bytes_total","compute_s_total","last_val_loss","metrics_offset","outer_t",
+  "clipped_steps","counted_steps"]
 b = b""
 for n in names:
     v = f.attrs[n]
@@ -172,7 +173,7 @@ for n in names:
     elif np.issubdtype(np.asarray(v).dtype, np.floating): b += struct.pack("<d", float(v))
     else: b += struct.pack("<q", int(v))
 f.attrs["attrs_sha256"] = np.frombuffer(hashlib.sha256(b).digest(), dtype=np.uint8)'
-fallback "round = 2^62, re-sealed" C8 "root attribute round = 4611686018427387904 is out of range"
+fallback "round = 2^62, re-sealed" C8 "root attributes round = 4611686018427387904, step = 12 are out of range"
 check C "edited, missing and old-format checkpoints skipped with the reason; latest falls back bitwise"
 
 # ---- D. the weights readers verify
