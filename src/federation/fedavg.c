@@ -267,7 +267,7 @@ static void mean_everywhere(Federation *f, int s, const int *surv, const float *
     traffic_store(st, &tr);
 }
 
-void fed_mean(Federation *f, const float *x_local, float *x_mean, size_t n, RoundStats *st)
+static void mean_of(Federation *f, const float *x_local, float *x_mean, size_t n, RoundStats *st, int exact)
 {
     require_active(f, "fed_mean");
     transport_check_count(n, n * sizeof(float));
@@ -282,13 +282,23 @@ void fed_mean(Federation *f, const float *x_local, float *x_mean, size_t n, Roun
         return;
     }
     float *out = result_buffer(f, x_mean, n, "fed_mean", "x_mean");
-    if (f->lossy) {
+    if (f->lossy && !exact) {
         Traffic tr = traffic_of(st);
         fed_lossy_mean(f, x_local, out, n, &tr);
         traffic_store(st, &tr);
         return;
     }
     mean_everywhere(f, f->last.survivors, f->last.surv, f->last.p, x_local, out, n, st);
+}
+
+void fed_mean(Federation *f, const float *x_local, float *x_mean, size_t n, RoundStats *st)
+{
+    mean_of(f, x_local, x_mean, n, st, 0);
+}
+
+void fed_mean_exact(Federation *f, const float *x_local, float *x_mean, size_t n, RoundStats *st)
+{
+    mean_of(f, x_local, x_mean, n, st, 1);
 }
 
 void fed_allreduce_mean(Federation *f, float *g, size_t n, RoundStats *st)

@@ -48,8 +48,8 @@
  *             allreduce: every leader computed the same payload, nothing moves)
  * Error feedback: a survivor of a round that was not skipped keeps e_k ← u_k − decode(u_k); a
  * dropped silo's residual is cleared; otherwise it is kept. The downlink's e_down likewise.
- * fed_mean (inner_state = average) encodes the moments themselves (no residual) and sends the
- * mean down the same way. */
+ * fed_mean (inner_state = average, average_m: the first moment) encodes the vector itself (no
+ * residual) and sends the mean down the same way; fed_mean_exact (the second moment) does not. */
 typedef struct {
     CodecConfig codec;
     int error_feedback;
@@ -151,6 +151,10 @@ int fed_sync(Federation *f, long round, const int *participating, const float *t
  * mean, or NULL for a scratch buffer (n <= the federation's n). ADDS its bytes and times to st
  * (pass the round's RoundStats), st may be NULL. */
 void fed_mean(Federation *f, const float *x_local, float *x_mean, size_t n, RoundStats *st);
+/* fed_mean in fp32 whatever the round's codec (the exact float rule of an uncompressed round).
+ * For AdamW's second moment: an absmax codec (int8, int4, topk) flushes its small entries to
+ * zero, and AdamW then steps by m/eps (measured: the default deck diverged with int8). */
+void fed_mean_exact(Federation *f, const float *x_local, float *x_mean, size_t n, RoundStats *st);
 
 /* The ddp baseline's per-step gradient exchange: g (n, in/out) becomes the equal-weight mean of
  * the S leaders' g (p = (float)(1/S) each), over the same weak links, summed in the same canonical

@@ -68,7 +68,8 @@ static void federated_sync(Trainer *tr, long round, const int *participating, Ro
         if (average && !st->skipped) {
             const uint64_t before = st->bytes_total;
             fed_mean(tr->fed, tr->adam_m, tr->topo.is_server ? NULL : tr->adam_m, n, st);
-            if (average_v) fed_mean(tr->fed, tr->adam_v, tr->topo.is_server ? NULL : tr->adam_v, n, st);
+            /* v in fp32 even in a compressed round (fed_mean_exact says why). */
+            if (average_v) fed_mean_exact(tr->fed, tr->adam_v, tr->topo.is_server ? NULL : tr->adam_v, n, st);
             st->state_bytes = (double)(st->bytes_total - before);
         }
     }
