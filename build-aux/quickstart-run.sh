@@ -1,8 +1,9 @@
 #!/bin/bash
 # quickstart-run.sh: on a fresh Debian 12 machine, set up and build photon, fetch the Brown
-# corpus, cut it into 4 silos by genre, and train Photon's recipe on 4 federated silos (one MPI
-# rank each), then the centralized baseline on the same token budget. Prints both final
-# validation perplexities and where the metrics and plots are. A few minutes on 2 cores.
+# corpus, cut it into 4 silos by genre, and train the default deck's federated recipe on 4 silos
+# (one MPI rank each) over 100 Mbps links, then ddp over the same links and the centralized
+# baseline on the same token budget. Prints the three runs' final table (perplexity, bytes,
+# modeled wall time) and where the metrics and the plot are. A few minutes on 2 cores.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
@@ -23,18 +24,19 @@ build/photon info "$data" | sed -n '/^silos/,/^ *all/p'
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMP_NUM_THREADS=1
 mpi="mpirun --oversubscribe -np 4"
 deck=inputs/brown-federated.deck
-echo "== federated: 4 silos x 1 rank, Photon's recipe ($deck)"
+runs="runs/quickstart-federated runs/quickstart-ddp runs/quickstart-centralized"
+echo "== federated: 4 silos x 1 rank over 100 Mbps links, the recipe of doc/results.md ($deck)"
 $mpi build/photon train "$deck" data.file="$data" run.dir=runs/quickstart-federated
-echo "== centralized baseline: 4 ranks, one data-parallel group over all the data, same tokens"
+echo "== ddp: the same 4 silos and links, gradients all-reduced across silos every step"
+$mpi build/photon train "$deck" data.file="$data" run.dir=runs/quickstart-ddp federation.mode=ddp
+echo "== centralized: one data-parallel group over all the data (the ideal), same tokens"
 $mpi build/photon train "$deck" data.file="$data" run.dir=runs/quickstart-centralized federation.mode=centralized
 
-final() { sed -n 's/.*"type":"end".*"val_ppl":\([0-9.]*\).*"inter_silo_bytes":\([0-9]*\).*/\1 \2/p' "$1/metrics.jsonl"; }
-read -r fed_ppl fed_bytes < <(final runs/quickstart-federated)
-read -r cen_ppl cen_bytes < <(final runs/quickstart-centralized)
-/usr/bin/python3 benchmarks/plot_runs.py -o runs/quickstart.png runs/quickstart-federated runs/quickstart-centralized >/dev/null 2>&1 || true
+/usr/bin/python3 benchmarks/plot_runs.py -o runs/quickstart.png $runs >/dev/null 2>&1 || true
 echo
-echo "final validation perplexity:  federated (4 silos) $fed_ppl   centralized $cen_ppl"
-echo "inter-silo traffic of the federated run: $((fed_bytes / 1000000)) MB"
-echo "metrics: runs/quickstart-federated/metrics.jsonl, runs/quickstart-centralized/metrics.jsonl"
-[ -f runs/quickstart.png ] && echo "plot:    runs/quickstart.png"
+echo "final validation perplexity (whole validation set, ± its per-document standard error), inter-silo"
+echo "traffic and modeled wall time on 100 Mbps links:"
+/usr/bin/python3 benchmarks/compare_runs.py $runs
+echo "metrics: runs/quickstart-*/metrics.jsonl"
+[ -f runs/quickstart.png ] && echo "plot:    runs/quickstart.png (perplexity against tokens and against modeled wall time)"
 exit 0
