@@ -7,7 +7,8 @@
 #   1. submits the job script with a tiny deck and checks its output and final weights;
 #   2. submits it again for another run directory, requeues it (`scontrol requeue`) while it
 #      runs, and checks that the second start resumed from a checkpoint and finished with
-#      final weights bitwise equal to the uninterrupted run's.
+#      final weights bitwise equal to the uninterrupted run's;
+#   3. jobs/scaling-study.sh's sweep and jobs/gather.py; benchmarks/sweep's Slurm array.
 # The daemons it started are stopped by their process ids on exit. Skips (77) without Slurm,
 # munge, root, or h5py. Bounded: every wait has a deadline, the whole test at most 110 s of waiting (about 25 s
 # on an idle 2-core machine).
@@ -147,7 +148,27 @@ ok = sorted(r["silos"] for r in rows) == ["1", "2"] and all(r["steps"] == "4" fo
 print("ok    scaling-study.sh: 2 runs submitted (1 and 2 silos), gathered into scaling.csv" if ok else f"bad table: {rows}")
 sys.exit(0 if ok else 1)
 PYEOF
-# let the gather job end before the daemons stop, or its slurmstepd outlives them
 queue_empty() { [ -z "$(timeout 10 squeue -h 2>/dev/null)" ]; }
+# ---- benchmarks/sweep's Slurm array (validation/e2e/test_sweep.sh tests the rest of it): 2
+# seeds, one task at a time (the node has 2 CPUs); each task runs `sweep run FILE --index I`
+if /usr/bin/python3 -c 'import tomllib, matplotlib' 2>/dev/null; then
+    case $PHOTON_LAUNCHER in srun) sl="srun --mpi=pmix -n {ranks}" ;; *) sl="mpirun -np {ranks}" ;; esac
+    printf '%s\n' 'deck = "t.deck"' 'ranks = 2' 'out = "sw"' "photon = \"$B/photon\"" \
+        "slurm_launcher = \"$sl\"" 'seeds = [1, 2]' 'common = ["run.steps=4"]' >"$work/sw.toml"
+    (cd "$work" && "$S/benchmarks/sweep" slurm sw.toml --parallel 1 --sbatch-args "--cpus-per-task=1 --time=5") \
+        >"$work/sw.out" 2>&1 || { cat "$work/sw.out"; fail "sweep slurm"; }
+    grep -q "^submitted array job .*: 2 runs (--array=0-1%1)" "$work/sw.out" || { cat "$work/sw.out"; fail "sweep slurm: no array job"; }
+    swept() { [ -f "$work/sw/base/seed-1/final.h5" ] && [ -f "$work/sw/base/seed-2/final.h5" ] && queue_empty; }
+    wait_for 60 swept || { cat "$work"/sw/slurm/*.out; fail "the sweep's array did not complete its 2 runs in 60 s"; }
+    (cd "$work" && "$S/benchmarks/sweep" run sw.toml) >"$work/sw.out" 2>&1 && grep -q "^sweep: 2 skipped$" "$work/sw.out" ||
+        { cat "$work/sw.out" "$work"/sw/slurm/*.out; fail "the array's runs are not complete to sweep run"; }
+    grep -qF " $(echo "$sl" | sed 's/{ranks}/2/') $B/photon train" "$work/sw/base/seed-1/log.txt" ||
+        { cat "$work/sw/base/seed-1/log.txt"; fail "the array task did not use slurm_launcher"; }
+    echo "ok    benchmarks/sweep slurm: an array of 2 tasks (--array=0-1%1) completed both runs; sweep run skips them"
+else
+    echo "note: /usr/bin/python3 lacks tomllib or matplotlib: benchmarks/sweep's Slurm array not tested"
+fi
+
+# let the gather job end before the daemons stop, or its slurmstepd outlives them
 wait_for 30 queue_empty || fail "jobs still queued: $(squeue -h)"
 echo "PASS: Slurm job script runs, requeues and resumes"
