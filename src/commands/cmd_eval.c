@@ -74,7 +74,6 @@ static void print_table(const char *ckpt, const char *data, const DataInfo *info
 {
     printf("photon eval: %s on %s (windows of %d tokens; standard errors over %zu %ss)\n", ckpt, data, e->T, r->units,
            eval_unit_names[e->unit]);
-    if (e->unit == EVAL_UNIT_WINDOW) fprintf(stderr, "photon eval: note: standard errors over windows: %s\n", e->unit_note);
     printf("%-24s %10s %10s %12s %10s %12s\n", "source", "tokens", "val loss", "perplexity", "loss se", "ppl se");
     for (int s = 0; s < e->num_sources; s++) {
         const double l = r->per_source[s], se = r->per_source_se[s];
@@ -161,6 +160,7 @@ int cmd_eval(int argc, char **argv)
     eval_result_init(&r, info.num_sources);
     evalset_run(&e, EVAL_FINAL, &m, MPI_COMM_WORLD, &r);
     if (rank == 0) {
+        if (e.unit == EVAL_UNIT_WINDOW) fprintf(stderr, "photon eval: note: standard errors over windows: %s\n", e.unit_note);
         if (json) print_json(ckpt, data, &info, &e, &r);
         else print_table(ckpt, data, &info, &e, &r);
         fflush(stdout);

@@ -191,9 +191,9 @@ static GString *eval_fields(const Trainer *tr, const EvalResult *r)
 {
     const DataInfo *info = &tr->info;
     GString *s = g_string_new("\"val_loss_se\":");
-    append_real(s, "%.6f", r->loss_se);
+    append_real(s, "%.6g", r->loss_se); // significant digits: an SE can be far below 1e-6
     g_string_append(s, ",\"val_ppl_se\":");
-    append_real(s, "%.4f", exp(r->loss) * r->loss_se); // the delta method
+    append_real(s, "%.6g", exp(r->loss) * r->loss_se); // the delta method
     g_string_append_printf(s, ",\"eval_tokens\":%.0f,\"se_unit\":\"%s\",\"se_units\":%zu,\"per_source\":{", r->tokens,
                            eval_unit_names[tr->evalset.unit], r->units);
     for (int k = 0; k < 2; k++) {
@@ -201,7 +201,7 @@ static GString *eval_fields(const Trainer *tr, const EvalResult *r)
         for (int i = 0; i < info->num_sources; i++) {
             char *name = json_quote(info->source_names[i]);
             g_string_append_printf(s, "%s%s:", i ? "," : "", name);
-            if (k) append_real(s, "%.6f", r->per_source_se[i]);
+            if (k) append_real(s, "%.6g", r->per_source_se[i]);
             else g_string_append_printf(s, "%.6f", r->per_source[i]); // as before the SEs
             free(name);
         }
