@@ -24,7 +24,7 @@ static void eval_usage(FILE *out)
             "usage: photon eval CKPT [--data FILE.h5] [--json] [--tokens N] [--no-verify]\n\n"
             "Validation loss and perplexity of CKPT (a run's final.h5 or a checkpoint) on the held-out\n"
             "tokens of FILE.h5 (default: the data file the run trained on, as recorded in CKPT),\n"
-            "overall and per source.\n"
+            "overall and per source, each with its standard error over the validation documents.\n"
             "  --json      one JSON object on stdout instead of the table\n"
             "  --tokens N  score about N tokens, spread evenly over the sources (default: all)\n"
             "  --no-verify skip the data file's SHA-256 checksums and token-id check (one read\n"
@@ -36,23 +36,25 @@ static void eval_usage(FILE *out)
  * non-finite loss or perplexity (a diverged model, exp overflow) is written as null. */
 static json_t *real_or_null(double v) { return isfinite(v) ? json_real(v) : json_null(); }
 
-/* Per-source and overall results as JSON; a source without validation windows gets null. */
+/* Per-source and overall results as JSON; a source without validation windows gets null, a
+ * standard error of fewer than two units too. */
 static void print_json(const char *ckpt, const char *data, const DataInfo *info, const EvalSet *e,
-                       const double *per_source, double overall)
+                       const EvalResult *r)
 {
     json_t *sources = json_array();
-    double total = 0;
     for (int s = 0; s < e->num_sources; s++) {
-        double tokens = (double)e->num_windows[s] * e->T;
-        total += tokens;
-        json_array_append_new(sources, json_pack("{s:s,s:I,s:o,s:o}", "name", info->source_names[s], "tokens",
-                                                 (json_int_t)tokens, "val_loss",
-                                                 real_or_null(per_source[s]), "val_ppl",
-                                                 real_or_null(exp(per_source[s]))));
+        double tokens = (double)e->windows[EVAL_FINAL][s] * e->T;
+        const double l = r->per_source[s], se = r->per_source_se[s];
+        json_array_append_new(sources, json_pack("{s:s,s:I,s:o,s:o,s:o,s:o}", "name", info->source_names[s], "tokens",
+                                                 (json_int_t)tokens, "val_loss", real_or_null(l), "val_ppl",
+                                                 real_or_null(exp(l)), "val_loss_se", real_or_null(se),
+                                                 "val_ppl_se", real_or_null(exp(l) * se)));
     }
-    json_t *root = json_pack("{s:s,s:s,s:i,s:I,s:o,s:o,s:o}", "checkpoint", ckpt, "data", data, "seq_len", e->T,
-                             "tokens", (json_int_t)total, "val_loss", real_or_null(overall),
-                             "val_ppl", real_or_null(exp(overall)), "sources", sources);
+    json_t *root = json_pack("{s:s,s:s,s:i,s:I,s:o,s:o,s:o,s:o,s:s,s:I,s:o}", "checkpoint", ckpt, "data", data,
+                             "seq_len", e->T, "tokens", (json_int_t)r->tokens, "val_loss", real_or_null(r->loss),
+                             "val_ppl", real_or_null(exp(r->loss)), "val_loss_se", real_or_null(r->loss_se),
+                             "val_ppl_se", real_or_null(exp(r->loss) * r->loss_se), "se_unit",
+                             eval_unit_names[e->unit], "se_units", (json_int_t)r->units, "sources", sources);
     char *s = root ? json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(9)) : NULL;
     if (!s) PHOTON_FATAL("JSON encoding of the evaluation failed (a source name that is not UTF-8?)");
     printf("%s\n", s);
@@ -60,19 +62,34 @@ static void print_json(const char *ckpt, const char *data, const DataInfo *info,
     json_decref(root);
 }
 
-static void print_table(const char *ckpt, const char *data, const DataInfo *info, const EvalSet *e,
-                        const double *per_source, double overall)
+/* "-" for a value that is not finite (no windows; a standard error of fewer than two units). */
+static void print_value(const char *fmt, int width, double v)
 {
-    printf("photon eval: %s on %s (windows of %d tokens)\n", ckpt, data, e->T);
-    printf("%-24s %10s %10s %12s\n", "source", "tokens", "val loss", "perplexity");
-    double total = 0;
+    if (isfinite(v)) printf(fmt, width, v);
+    else printf(" %*s", width, "-");
+}
+
+static void print_table(const char *ckpt, const char *data, const DataInfo *info, const EvalSet *e,
+                        const EvalResult *r)
+{
+    printf("photon eval: %s on %s (windows of %d tokens; standard errors over %zu %ss)\n", ckpt, data, e->T, r->units,
+           eval_unit_names[e->unit]);
+    printf("%-24s %10s %10s %12s %10s %12s\n", "source", "tokens", "val loss", "perplexity", "loss se", "ppl se");
     for (int s = 0; s < e->num_sources; s++) {
-        double tokens = (double)e->num_windows[s] * e->T;
-        total += tokens;
-        if (isnan(per_source[s])) printf("%-24s %10.0f %10s %12s\n", info->source_names[s], tokens, "-", "-");
-        else printf("%-24s %10.0f %10.4f %12.3f\n", info->source_names[s], tokens, per_source[s], exp(per_source[s]));
+        const double l = r->per_source[s], se = r->per_source_se[s];
+        printf("%-24s %10.0f", info->source_names[s], (double)e->windows[EVAL_FINAL][s] * e->T);
+        print_value(" %*.4f", 10, l);
+        print_value(" %*.3f", 12, exp(l));
+        print_value(" %*.4f", 10, se);
+        print_value(" %*.3f", 12, exp(l) * se);
+        printf("\n");
     }
-    printf("%-24s %10.0f %10.4f %12.3f\n", "overall", total, overall, exp(overall));
+    printf("%-24s %10.0f", "overall", r->tokens);
+    print_value(" %*.4f", 10, r->loss);
+    print_value(" %*.3f", 12, exp(r->loss));
+    print_value(" %*.4f", 10, r->loss_se);
+    print_value(" %*.3f", 12, exp(r->loss) * r->loss_se);
+    printf("\n");
 }
 
 int cmd_eval(int argc, char **argv)
@@ -129,24 +146,26 @@ int cmd_eval(int argc, char **argv)
                           MPI_COMM_WORLD))
         goto done;
     if (weights_check_vocab(&m.config, ckpt, info.vocab_size, data, err, sizeof err)) goto done;
-    if (evalset_load(&e, data, info.num_sources, m.config.max_seq_len, budget, err, sizeof err)) goto done;
+    /* One scope, the final one: --tokens, by default every window. */
+    if (evalset_load(&e, data, info.num_sources, m.config.max_seq_len, budget, budget, err, sizeof err)) goto done;
     have_set = 1;
     size_t windows = 0;
-    for (int s = 0; s < e.num_sources; s++) windows += e.num_windows[s];
+    for (int s = 0; s < e.num_sources; s++) windows += e.windows[EVAL_FINAL][s];
     if (windows == 0) {
         snprintf(err, sizeof err, "%s: no source has %d validation tokens (a window of max_seq_len + 1): prep it "
                  "with a larger --val-fraction", data, m.config.max_seq_len + 1);
         goto done;
     }
-    double *per_source = mallocCheck((size_t)info.num_sources * sizeof(double));
-    double overall;
-    evalset_run(&e, &m, MPI_COMM_WORLD, per_source, &overall);
+    EvalResult r;
+    eval_result_init(&r, info.num_sources);
+    evalset_run(&e, EVAL_FINAL, &m, MPI_COMM_WORLD, &r);
     if (rank == 0) {
-        if (json) print_json(ckpt, data, &info, &e, per_source, overall);
-        else print_table(ckpt, data, &info, &e, per_source, overall);
+        if (e.unit == EVAL_UNIT_WINDOW) fprintf(stderr, "photon eval: note: standard errors over windows: %s\n", e.unit_note);
+        if (json) print_json(ckpt, data, &info, &e, &r);
+        else print_table(ckpt, data, &info, &e, &r);
         fflush(stdout);
     }
-    free(per_source);
+    eval_result_free(&r);
     rc = 0;
 done:
     if (rc && rank == 0) fprintf(stderr, "photon eval: %s\n", err);

@@ -89,6 +89,7 @@ typedef struct Deck {
     /* [eval] */
     int eval_every;
     long eval_tokens;
+    long eval_final_tokens;
     /* [checkpoint] */
     int ckpt_every;    /* rounds between checkpoints; 0 = only at the end and on a signal */
     int ckpt_keep;     /* complete checkpoints kept (the newest) */

@@ -99,7 +99,8 @@ const DeckKey deck_keys[] = {
     {"compress", "seed", K_LONG, F(codec_seed), "11", 0, BIG, NULL, "seed of stochastic rounding"},
 
     {"eval", "every", K_INT, F(eval_every), "10", 0, INT_MAX, NULL, "rounds between validations of the global model (0 = only at the end)"},
-    {"eval", "tokens", K_LONG, F(eval_tokens), "32768", 0, BIG, NULL, "validation tokens scored per evaluation, spread evenly over the sources (0 = all)"},
+    {"eval", "tokens", K_LONG, F(eval_tokens), "32768", 0, BIG, NULL, "validation tokens scored per periodic evaluation, spread evenly over the sources (0 = all)"},
+    {"eval", "final_tokens", K_LONG, F(eval_final_tokens), "0", 0, BIG, NULL, "validation tokens scored by the final evaluation (the last round's, the value of the end record), spread evenly over the sources (0 = all)"},
 
     {"checkpoint", "every_rounds", K_INT, F(ckpt_every), "0", 0, INT_MAX, NULL, "rounds between checkpoints (after the round's federated sync); 0 = only at the end of the run and on SIGTERM/SIGUSR1"},
     {"checkpoint", "keep", K_INT, F(ckpt_keep), "3", 1, 1000000, NULL, "complete checkpoints kept: older ones are deleted once a newer one is complete"},

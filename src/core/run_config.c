@@ -81,7 +81,7 @@ void run_config_from_deck(RunConfig *rc, const Deck *d)
     }
     rc->ckpt = (CkptPolicy){.every = d->ckpt_every, .keep = d->ckpt_keep, .dir = d->ckpt_dir,
                             .stop_after_rounds = d->stop_after_rounds};
-    rc->eval = (EvalConfig){.every = d->eval_every, .tokens = d->eval_tokens};
+    rc->eval = (EvalConfig){.every = d->eval_every, .tokens = d->eval_tokens, .final_tokens = d->eval_final_tokens};
     rc->run = (RunSettings){.dir = d->run_dir, .data_file = d->data_file, .deck_path = d->deck_path, .steps = d->steps,
                             .seed = (unsigned long)d->seed, .data_seed = (unsigned long)d->data_seed,
                             .log_every = d->log_every, .batch_size = d->batch_size, .verify_data = d->data_verify,

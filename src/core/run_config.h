@@ -77,7 +77,8 @@ typedef struct {
 /* [eval] */
 typedef struct {
     int every;                 // rounds between validations; 0 = only at the end
-    long tokens;               // 0 = all
+    long tokens;               // periodic evaluations; 0 = all
+    long final_tokens;         // the last round's; 0 = all
 } EvalConfig;
 
 /* [run] and [data]: what one invocation does. Strings point into the Deck. */

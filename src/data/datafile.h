@@ -67,6 +67,12 @@ void datafile_info_free(DataInfo *info);
 int datafile_read_validation(const char *path, int source, uint32_t **tokens, size_t *n,
                              char *err, size_t errlen);
 
+// The documents of source `source`'s validation stream: the position of each one's EOT in
+// /validation/<source>/tokens (its doc_offsets dataset, as int64), in stream order. 0, or -1
+// with a message (missing or unreadable); the caller checks that they fit its stream.
+int datafile_read_validation_docs(const char *path, int source, int64_t **offsets, size_t *n, char *err,
+                                  size_t errlen);
+
 // The tokenizer stored in the file (for `photon sample` and tests); NULL with a message.
 BPE *datafile_read_tokenizer(const char *path, char *err, size_t errlen);
 /* The tokenizer of the open data file `path`, checked (bpe_load_h5); NULL with a message naming

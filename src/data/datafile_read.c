@@ -388,6 +388,54 @@ done:
     return rc;
 }
 
+int datafile_read_validation_docs(const char *path, int source, int64_t **offsets, size_t *n, char *err,
+                                  size_t errlen)
+{
+    *offsets = NULL;
+    *n = 0;
+    DataInfo info;
+    if (datafile_read_info(path, &info, err, errlen) != 0) return -1;
+    int rc = -1;
+    hid_t file = H5I_INVALID_HID, d = H5I_INVALID_HID, space = H5I_INVALID_HID;
+    H5Quiet quiet;
+    h5_quiet_begin(&quiet);
+    char name[1024];
+    if (source < 0 || source >= info.num_sources) {
+        snprintf(err, errlen, "%s: source %d is out of range 0..%d", path, source, info.num_sources - 1);
+        goto done;
+    }
+    snprintf(name, sizeof name, "/validation/%s/doc_offsets", info.source_names[source]);
+    file = datafile_open(path, H5P_DEFAULT, err, errlen);
+    if (file < 0) goto done;
+    d = H5Dopen2(file, name, H5P_DEFAULT);
+    if (d < 0) {
+        snprintf(err, errlen, "%s: dataset %s is missing", path, name);
+        goto done;
+    }
+    space = H5Dget_space(d);
+    hsize_t dims[1] = {0};
+    if (space < 0 || H5Sget_simple_extent_ndims(space) != 1 || H5Sget_simple_extent_dims(space, dims, NULL) != 1) {
+        snprintf(err, errlen, "%s: dataset %s is not 1-D", path, name);
+        goto done;
+    }
+    *offsets = mallocCheck((dims[0] ? dims[0] : 1) * sizeof(int64_t));
+    if (dims[0] > 0 && H5Dread(d, H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, *offsets) < 0) {
+        snprintf(err, errlen, "%s: cannot read dataset %s (not integers?)", path, name);
+        free(*offsets);
+        *offsets = NULL;
+        goto done;
+    }
+    *n = dims[0];
+    rc = 0;
+done:
+    if (space >= 0) H5Sclose(space);
+    if (d >= 0) H5Dclose(d);
+    if (file >= 0) H5Fclose(file);
+    h5_quiet_end(&quiet);
+    datafile_info_free(&info);
+    return rc;
+}
+
 BPE *datafile_load_tokenizer(hid_t file, const char *path, char *err, size_t errlen)
 {
     char msg[1024] = "group /tokenizer is missing";

@@ -303,6 +303,7 @@ void gpt_forward(GPT *m, const int *inputs, const int *targets, int B, int T)
 }
 
 const float *gpt_logits(const GPT *m) { return m->acts.logits; }
+const float *gpt_losses(const GPT *m) { return m->acts.losses; }
 
 void gpt_zero_grad(GPT *m) { floats_zero(m->grads_memory, m->num_parameters); }
 

@@ -135,6 +135,7 @@ void gpt_init_weights(GPT *m, unsigned long seed);
  * loss, and no backward possible); with targets, sets m->mean_loss (mean over B*T). */
 void gpt_forward(GPT *m, const int *inputs, const int *targets, int B, int T);
 const float *gpt_logits(const GPT *m); // (B, T, V) logits of the last forward
+const float *gpt_losses(const GPT *m); // (B, T) token losses of the last forward with targets
 void gpt_zero_grad(GPT *m);
 /* d(mean_loss)/d(params) of the last forward (which needs targets), ACCUMULATED into grads. */
 void gpt_backward(GPT *m);

@@ -86,8 +86,8 @@ static void federated_sync(Trainer *tr, long round, const int *participating, Ro
     if (c->fed.inner_state == INNER_RESET || my_dropped) trainer_reset_inner(tr);
 }
 
-void round_boundary(Trainer *tr, RoundTally *t, const int *participating, int eval_now, double *local_loss,
-                    RoundStats *st)
+void round_boundary(Trainer *tr, RoundTally *t, const int *participating, int eval_now, EvalScope scope,
+                    double *local_loss, RoundStats *st)
 {
     const RunConfig *c = &tr->cfg;
     /* Round bookkeeping over the workers (telemetry: not counted as inter-silo traffic). */
@@ -106,7 +106,7 @@ void round_boundary(Trainer *tr, RoundTally *t, const int *participating, int ev
         /* Streaming sync: the fragments synced during the round's steps (fragments.h). The round
          * reports the last exchange's flags, all exchanges' bytes, and the modeled time that did
          * not hide behind the overlap's τ steps of compute (the slowest silo's mean step). */
-        if (eval_now) evaluate_local(tr, local_loss);
+        if (eval_now) evaluate_local(tr, scope, local_loss);
         if (t->frag_synced) *st = t->frag_st;
         const double step_s = t->steps ? t->compute_max / (double)t->steps : 0.0;
         const long last = c->run.steps - 1;
@@ -121,7 +121,7 @@ void round_boundary(Trainer *tr, RoundTally *t, const int *participating, int ev
         }
         st->comm_seconds = t->frag_comm_s;
     } else if (c->fed.mode == MODE_FEDERATED && !t->sync) {
-        if (eval_now) evaluate_local(tr, local_loss);
+        if (eval_now) evaluate_local(tr, scope, local_loss);
         if (tr->fed) fed_set_round_compute(tr->fed, t->compute_max); // codec = auto's budget (measured)
         double t0 = MPI_Wtime();
         federated_sync(tr, t->round, participating, st);

@@ -139,8 +139,10 @@ static int run(Trainer *tr)
         step = t.first_step + t.steps - 1;
         const int last_round = round == rounds - 1;
         const int eval_now = last_round || (c->eval.every > 0 && (round + 1) % c->eval.every == 0);
+        /* The last round's evaluation is the run's result: by default on every validation window. */
+        const EvalScope scope = last_round ? EVAL_FINAL : EVAL_PERIODIC;
         RoundStats st;
-        round_boundary(tr, &t, participating, eval_now, local_loss, &st);
+        round_boundary(tr, &t, participating, eval_now, scope, local_loss, &st);
         report_round(tr, &t, step + 1, participating, &st);
         /* Nothing non-finite goes on to the evaluation and the checkpoint (train_guard.c). */
         guard_rc = guard_round(tr, &t, &st, &round, &last_val);
@@ -148,7 +150,7 @@ static int run(Trainer *tr)
         if (guard_rc) break;
         if (eval_now) {
             if (tr->frag) fragments_swap_global(tr); // the global model, not this silo's own
-            last_val = evaluate_global(tr, round, step + 1, c->fed.mode == MODE_FEDERATED && !t.sync ? local_loss : NULL);
+            last_val = evaluate_global(tr, scope, round, step + 1, c->fed.mode == MODE_FEDERATED && !t.sync ? local_loss : NULL);
             if (tr->frag) fragments_swap_global(tr);
         }
         /* leaders' RoundStats arrays belong to the federation; nothing to free here */
@@ -156,10 +158,8 @@ static int run(Trainer *tr)
     }
     int end_failed = 0;
     if (!stopped && !guard_rc) {
-        double val = last_val;
-        mpiCheck(MPI_Bcast(&val, 1, MPI_DOUBLE, 0, MPI_COMM_WORLD));
         if (tr->frag) fragments_swap_global(tr); // final.h5 is θ_global
-        end_failed = report_end(tr, val) != 0;
+        end_failed = report_end(tr) != 0;
     }
     free(participating);
     free(local_loss);

@@ -52,6 +52,8 @@ void report_banner(const Trainer *tr)
     if (c->inner.clip_factor > 0)
         printf("clipping: adaptive, %g x the running RMS gradient norm (AdamW's v); %g on the first step\n", c->inner.clip_factor,
                c->inner.grad_clip);
+    if (tr->evalset.unit == EVAL_UNIT_WINDOW) // rank 0 is a worker: it holds the evaluation set
+        printf("evaluation: standard errors over windows, not documents: %s\n", tr->evalset.unit_note);
     char device[512];
     tr->backend.ops->describe(&tr->backend, device, sizeof device);
     fputs(device, stdout);
@@ -199,23 +201,70 @@ void report_stop(const Trainer *tr, long round, int sig, int ckpt_failed)
     fflush(stdout);
 }
 
+/* A number for a metrics record; JSON has no NaN (a standard error of fewer than two units). */
+static void append_real(GString *s, const char *fmt, double v)
+{
+    if (isfinite(v)) g_string_append_printf(s, fmt, v);
+    else g_string_append(s, "null");
+}
+
+/* The fields an evaluation adds to its "eval" or "end" record after "val_ppl" (the SEs, the
+ * tokens scored, the unit), then the per-source losses and their SEs. */
+static GString *eval_fields(const Trainer *tr, const EvalResult *r)
+{
+    const DataInfo *info = &tr->info;
+    GString *s = g_string_new("\"val_loss_se\":");
+    append_real(s, "%.6g", r->loss_se); // significant digits: an SE can be far below 1e-6
+    g_string_append(s, ",\"val_ppl_se\":");
+    append_real(s, "%.6g", exp(r->loss) * r->loss_se); // the delta method
+    g_string_append_printf(s, ",\"eval_tokens\":%.0f,\"se_unit\":\"%s\",\"se_units\":%zu,\"per_source\":{", r->tokens,
+                           eval_unit_names[tr->evalset.unit], r->units);
+    for (int k = 0; k < 2; k++) {
+        if (k) g_string_append(s, "},\"per_source_se\":{");
+        for (int i = 0; i < info->num_sources; i++) {
+            char *name = json_quote(info->source_names[i]);
+            g_string_append_printf(s, "%s%s:", i ? "," : "", name);
+            if (k) append_real(s, "%.6g", r->per_source_se[i]);
+            else g_string_append_printf(s, "%.6f", r->per_source[i]); // as before the SEs
+            free(name);
+        }
+    }
+    g_string_append_c(s, '}');
+    return s;
+}
+
+/* The end record and the summary line carry the final evaluation (every rank calls this). */
+static void final_evaluation(Trainer *tr)
+{
+    if (tr->have_final_eval || tr->topo.is_server) return;
+    evalset_run(&tr->evalset, EVAL_FINAL, &tr->model, tr->workers, &tr->final_eval);
+    tr->have_final_eval = 1;
+}
+
 /* The "end" record, the summary line and RUN_DIR/final.h5 (rank 0 holds the global model in
  * every mode: a worker; the server, if any, is the last rank). Every rank: 0, or -1 on every
  * rank when final.h5 or metrics.jsonl could not be written (rank 0 says which and why). */
-int report_end(Trainer *tr, double val)
+int report_end(Trainer *tr)
 {
     int failed = 0;
+    final_evaluation(tr);
     if (trainer_is_root(tr)) {
         const RunConfig *c = &tr->cfg;
+        const EvalResult *r = &tr->final_eval;
+        const double val = r->loss;
         char elapsed[32];
         double el = MPI_Wtime() - tr->metrics.start_s;
+        GString *fields = eval_fields(tr, r);
+        /* New fields after the old ones: scripts match "val_ppl" ... "inter_silo_bytes" in order. */
         metrics_record(&tr->metrics, "\"type\":\"end\",\"steps\":%ld,\"tokens\":%.0f,\"val_loss\":%.6f,\"val_ppl\":%.4f,\"elapsed_s\":%.3f,"
-                       "\"modeled_wall_s\":%.3f,\"compute_s\":%.3f,\"inter_silo_bytes\":%.0f,\"clip_fraction\":%.6f,\"lr_peak\":%.6g",
+                       "\"modeled_wall_s\":%.3f,\"compute_s\":%.3f,\"inter_silo_bytes\":%.0f,%s,\"clip_fraction\":%.6f,\"lr_peak\":%.6g",
                        c->run.steps, tr->tokens_seen, val, exp(val), el, tr->modeled_wall_s, tr->compute_s_total, tr->inter_bytes_total,
-                       tr->counted_steps > 0 ? tr->clipped_steps / tr->counted_steps : 0.0, (double)c->schedule.lr);
+                       fields->str, tr->counted_steps > 0 ? tr->clipped_steps / tr->counted_steps : 0.0, (double)c->schedule.lr);
+        g_string_free(fields, TRUE);
         format_duration(el, elapsed, sizeof elapsed);
-        printf("done: %ld steps, %.0f tokens in %s | final val loss %.4f | ppl %.2f | inter-silo %.1f MB | modeled wall %.1f s\n",
-               c->run.steps, tr->tokens_seen, elapsed, val, exp(val), tr->inter_bytes_total / 1e6, tr->modeled_wall_s);
+        printf("done: %ld steps, %.0f tokens in %s | final val loss %.4f | ppl %.2f ± %.2f | inter-silo %.1f MB | modeled wall %.1f s\n",
+               c->run.steps, tr->tokens_seen, elapsed, val, exp(val), exp(val) * r->loss_se, tr->inter_bytes_total / 1e6,
+               tr->modeled_wall_s);
         char err[8192], path[DECK_STR_MAX + 32];
         snprintf(path, sizeof path, "%s/final.h5", c->run.dir);
         if (weights_write(path, &tr->model.config, tr->model.params_memory, tr->model.num_parameters, tr->data_file_abs, err,
@@ -233,26 +282,21 @@ int report_end(Trainer *tr, double val)
     return photon_any_failed(failed, MPI_COMM_WORLD) ? -1 : 0;
 }
 
-static void write_eval(Trainer *tr, long round, long step, const double *per_source, double overall, const double *local)
+static void write_eval(Trainer *tr, long round, long step, const EvalResult *r, const double *local)
 {
     if (!trainer_is_root(tr)) return;
-    const DataInfo *info = &tr->info;
-    GString *extra = g_string_new("\"per_source\":{");
-    for (int s = 0; s < info->num_sources; s++) {
-        char *name = json_quote(info->source_names[s]);
-        g_string_append_printf(extra, "%s%s:%.6f", s ? "," : "", name, per_source[s]);
-        free(name);
-    }
-    g_string_append_c(extra, '}');
+    GString *extra = eval_fields(tr, r);
     if (local) {
         g_string_append(extra, ",\"local_silo_loss\":[");
         for (int s = 0; s < tr->topo.num_silos; s++) g_string_append_printf(extra, "%s%.6f", s ? "," : "", local[s]);
         g_string_append_c(extra, ']');
     }
+    const double overall = r->loss;
     metrics_record(&tr->metrics, "\"type\":\"eval\",\"round\":%ld,\"step\":%ld,\"tokens\":%.0f,\"val_loss\":%.6f,\"val_ppl\":%.4f,\"modeled_wall_s\":%.3f,\"elapsed_s\":%.3f,%s",
                    round, step, tr->tokens_seen, overall, exp(overall), tr->modeled_wall_s, MPI_Wtime() - tr->metrics.start_s, extra->str);
     g_string_free(extra, TRUE);
-    printf("eval  round %ld step %ld | val loss %.4f | ppl %.2f", round, step, overall, exp(overall));
+    printf("eval  round %ld step %ld | val loss %.4f | ppl %.2f ± %.2f", round, step, overall, exp(overall),
+           exp(overall) * r->loss_se);
     if (local) {
         printf(" | local silos:");
         for (int s = 0; s < tr->topo.num_silos; s++) printf(" %.3f", local[s]);
@@ -261,29 +305,32 @@ static void write_eval(Trainer *tr, long round, long step, const double *per_sou
     fflush(stdout);
 }
 
-double evaluate_global(Trainer *tr, long round, long step, const double *local)
+double evaluate_global(Trainer *tr, EvalScope scope, long round, long step, const double *local)
 {
     if (tr->topo.is_server) return NAN;
-    double *per_source = callocCheck((size_t)tr->info.num_sources, sizeof(double));
-    double overall;
-    evalset_run(&tr->evalset, &tr->model, tr->workers, per_source, &overall);
-    write_eval(tr, round, step, per_source, overall, local);
-    free(per_source);
+    EvalResult periodic, *r = &periodic;
+    if (scope == EVAL_FINAL) r = &tr->final_eval;
+    else eval_result_init(&periodic, tr->info.num_sources);
+    evalset_run(&tr->evalset, scope, &tr->model, tr->workers, r);
+    write_eval(tr, round, step, r, local);
+    const double overall = r->loss;
+    if (scope == EVAL_FINAL) tr->have_final_eval = 1;
+    else eval_result_free(&periodic);
     return overall;
 }
 
 /* Silo s's leader puts its loss in local[s]; the array is then summed over the workers
  * (telemetry, not inter-silo traffic). */
-void evaluate_local(Trainer *tr, double *local)
+void evaluate_local(Trainer *tr, EvalScope scope, double *local)
 {
     const int S = tr->topo.num_silos;
     memset(local, 0, (size_t)S * sizeof *local);
     if (!tr->topo.is_server) {
-        double *per_source = callocCheck((size_t)tr->info.num_sources, sizeof(double));
-        double overall;
-        evalset_run(&tr->evalset, &tr->model, tr->topo.silo_comm, per_source, &overall);
-        if (tr->topo.is_leader) local[tr->topo.silo] = overall;
-        free(per_source);
+        EvalResult r;
+        eval_result_init(&r, tr->info.num_sources);
+        evalset_run(&tr->evalset, scope, &tr->model, tr->topo.silo_comm, &r);
+        if (tr->topo.is_leader) local[tr->topo.silo] = r.loss;
+        eval_result_free(&r);
         mpiCheck(MPI_Allreduce(MPI_IN_PLACE, local, S, MPI_DOUBLE, MPI_SUM, tr->workers));
     }
 }

@@ -89,6 +89,7 @@ static int setup_data(Trainer *tr, char *err, size_t errlen)
 {
     const RunConfig *c = &tr->cfg;
     int failed = 0;
+    eval_result_init(&tr->final_eval, tr->info.num_sources);
     if (!tr->topo.is_server) {
         int *silos = mallocCheck((size_t)tr->info.num_silos * sizeof(int));
         int nsilos = 1;
@@ -103,7 +104,7 @@ static int setup_data(Trainer *tr, char *err, size_t errlen)
         free(silos);
         failed = tr->loader == NULL;
         if (!failed && evalset_load(&tr->evalset, c->run.data_file, tr->info.num_sources, c->model.max_seq_len,
-                                    c->eval.tokens, err, errlen))
+                                    c->eval.tokens, c->eval.final_tokens, err, errlen))
             failed = 1;
     }
     return any_failed(tr, failed, "another rank failed to open the data (see its message)", err, errlen) ? -1 : 0;
@@ -182,6 +183,7 @@ void trainer_teardown(Trainer *tr)
     fragments_free(tr->frag);
     if (tr->loader) loader_close(tr->loader);
     evalset_free(&tr->evalset);
+    eval_result_free(&tr->final_eval);
     gpt_free(&tr->model);
     free(tr->adam_m);
     free(tr->adam_v);

@@ -76,6 +76,8 @@ typedef struct Trainer {
     Fragments *frag;           /* streaming sync (fragments.h), or NULL: whole rounds */
     Loader *loader;
     EvalSet evalset;
+    EvalResult final_eval;     /* the last final-scope evaluation (workers), for the end record */
+    int have_final_eval;       /* 1 once this invocation made it */
     int *inputs, *targets;
     Metrics metrics;
     StepResult *step_comm;     /* the step in progress, for the ddp exchange hook */
@@ -115,9 +117,10 @@ void trainer_reset_inner(Trainer *tr);
 void ddp_average_silos(void *ctx, float *grads, size_t n);
 /* After a round's steps: the workers' telemetry sums, then (federated) the federation's average
  * with the inner-state policy, the round's traffic and the run's counters. local_loss: each
- * silo's validation loss before averaging when eval_now (federated), else untouched. */
-void round_boundary(Trainer *tr, RoundTally *t, const int *participating, int eval_now, double *local_loss,
-                    RoundStats *st);
+ * silo's validation loss (on the windows of `scope`) before averaging when eval_now
+ * (federated), else untouched. */
+void round_boundary(Trainer *tr, RoundTally *t, const int *participating, int eval_now, EvalScope scope,
+                    double *local_loss, RoundStats *st);
 
 /* train_report.c: what the run tells. Printing and metrics on rank 0; the evaluations are
  * collective over the workers (the server returns at once). */
@@ -126,11 +129,14 @@ void report_start(Trainer *tr);
 void report_step(Trainer *tr, const RoundTally *t, long step, long h, const StepResult *r);
 void report_round(Trainer *tr, const RoundTally *t, long step, const int *participating, const RoundStats *st);
 void report_stop(const Trainer *tr, long round, int sig, int ckpt_failed);
-int report_end(Trainer *tr, double val);
-/* Validation of the global model (NaN on the server), reported; local: silo losses or NULL. */
-double evaluate_global(Trainer *tr, long round, long step, const double *local);
+/* The end record and summary carry tr->final_eval; when this invocation made no final evaluation
+ * (it resumed from the last round's checkpoint) it is made here first (collective). */
+int report_end(Trainer *tr);
+/* Validation of the global model on the windows of `scope` (NaN on the server), reported;
+ * local: silo losses or NULL. The final scope's result is kept in tr->final_eval. */
+double evaluate_global(Trainer *tr, EvalScope scope, long round, long step, const double *local);
 /* Validation of each silo's model before averaging into local[S] (summed over the workers). */
-void evaluate_local(Trainer *tr, double *local);
+void evaluate_local(Trainer *tr, EvalScope scope, double *local);
 
 /* train_ckpt.c: durability. identity: fill tr->id once after setup. checkpoint: COLLECTIVE,
  * the state after `rounds` rounds and `steps` steps into tr->cfg.ckpt.dir. resume: --resume;

@@ -73,7 +73,8 @@ if mkdir -p "$work/probe" && unshare -m sh -c "mount -t tmpfs -o size=64k tmpfs 
   check B1 "checkpoint directory full: exit $st, ENOSPC named, the kept checkpoint resumes bitwise"
 
   # B2. the run directory has room for deck.effective and metrics.jsonl, not for final.h5
-  # (checkpoints elsewhere): exit 1, final.h5 absent, not renamed into place with zeros.
+  # (checkpoints elsewhere; final.h5 takes about 36 KiB, deck.effective and metrics.jsonl 3 pages):
+  # exit 1, final.h5 absent, not renamed into place with zeros.
   st=0
   in_tmpfs 28k "$work/B2" sh -c '"$@" >"$0.log" 2>&1; st=$?; ls -la "$0" >>"$0.log"; test ! -e "$0/final.h5" || echo FINAL_PRESENT >>"$0.log"; exit $st' \
     "$work/B2" "$LAUNCH" 2 "$PHOTON" train "$DECK" run.dir="$work/B2" checkpoint.dir="$work/B2ck" || st=$?

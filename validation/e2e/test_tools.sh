@@ -1,8 +1,8 @@
 #!/bin/sh
 # test_tools.sh: `photon eval`, `photon sample` and `photon export` on tiny trained models (with
 # and without biases).
-#   eval:   without --data it reads the data file recorded in the weights; the JSON loss equals the training run's final validation (same windows), the table
-#           lists every source, 2 ranks give the loss of 1 rank;
+#   eval:   without --data it reads the data file recorded in the weights; the JSON loss equals the training run's final validation (both
+#           score every window), the table lists every source, 2 ranks give the loss of 1 rank, --tokens scores fewer;
 #   sample: the same seed gives the same text, another seed another; greedy (temperature 0)
 #           equals argmax decoding by validation/tools/torch_gpt.py's model over a sliding window of
 #           max_seq_len tokens;
@@ -29,14 +29,15 @@ for bias in true false; do
   echo "== model bias=$bias"
 
   # ---- eval
-  "$P" eval "$W" --data "$work/d.h5" --tokens 256 --json >"$work/e1.json" || fail "eval --json"
-  "$LAUNCH" 2 "$P" eval "$W" --data "$work/d.h5" --tokens 256 --json >"$work/e2.json" 2>"$work/log" ||
+  "$P" eval "$W" --data "$work/d.h5" --json >"$work/e1.json" || fail "eval --json"
+  "$P" eval "$W" --data "$work/d.h5" --tokens 256 --json >"$work/e3.json" || fail "eval --tokens 256 --json"
+  "$LAUNCH" 2 "$P" eval "$W" --data "$work/d.h5" --json >"$work/e2.json" 2>"$work/log" ||
     { cat "$work/log"; fail "eval under mpirun"; }
   # without --data: the data file recorded in the weights file
   "$P" eval "$W" >"$work/table" || fail "eval table"
-  $PY - "$work/e1.json" "$work/e2.json" "$run/metrics.jsonl" "$work/table" <<'PYEOF' || exit 1
+  $PY - "$work/e1.json" "$work/e2.json" "$run/metrics.jsonl" "$work/table" "$work/e3.json" <<'PYEOF' || exit 1
 import json, math, sys
-e1, e2 = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
+e1, e2, e3 = json.load(open(sys.argv[1])), json.load(open(sys.argv[2])), json.load(open(sys.argv[5]))
 end = [json.loads(l) for l in open(sys.argv[3]) if '"type":"eval"' in l][-1]
 table = open(sys.argv[4]).read().split("\n")
 ok = True
@@ -52,8 +53,8 @@ check(abs(e1["val_ppl"] - math.exp(e1["val_loss"])) <= 1e-6 * e1["val_ppl"], "pe
 check(abs(e1["val_loss"] - e2["val_loss"]) <= 1e-6 * e1["val_loss"] and e1["tokens"] == e2["tokens"],
       f"2 ranks {e2['val_loss']:.9f} == 1 rank {e1['val_loss']:.9f}")
 rows = {l.split()[0] for l in table[2:] if l.strip()}
-check(rows == {s["name"] for s in e1["sources"]} | {"overall"} and e1["tokens"] < int(table[-2].split()[1]),
-      "table lists every source and overall, all validation tokens by default")
+check(rows == {s["name"] for s in e1["sources"]} | {"overall"} and e3["tokens"] < int(table[-2].split()[1]) == e1["tokens"],
+      "table lists every source and overall, all validation tokens by default, fewer with --tokens")
 sys.exit(0 if ok else 1)
 PYEOF
 
