@@ -31,7 +31,7 @@ run() { # NAME ARGS...
   [[ $name =~ ${ONLY:-.} ]] || return 0
   if grep -q '"type":"end"' "$out/$name/metrics.jsonl" 2>/dev/null; then echo "== $name (done)"; return 0; fi
   echo "== $name"
-  mpirun --oversubscribe -np "${NP:-4}" "$photon" train inputs/brown-federated.deck data.file="$data" run.dir="$out/$name" \
+  mpirun --oversubscribe -np "${NP:-4}" "$photon" train inputs/brown-photon.deck data.file="$data" run.dir="$out/$name" \
     run.steps="$steps" eval.every=0 eval.tokens=0 "$@" > "$out/$name.log" 2>&1 || { tail "$out/$name.log"; exit 1; }
   grep '^done' "$out/$name.log"
 }

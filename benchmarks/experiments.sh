@@ -29,7 +29,7 @@ for part in by-source iid; do
 done
 . build-aux/blas-env.sh
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMP_NUM_THREADS=1
-deck=inputs/brown-federated.deck
+deck=inputs/brown-photon.deck
 run() { # NAME DATA ARGS...
   local name=$1 data=$2; shift 2
   [[ $name =~ ${ONLY:-.} ]] || return 0

@@ -5,7 +5,7 @@
 #   benchmarks/multihost_links.sh [-o OUTDIR] [-b "100 1000"] [-n STEPS] [-d DATA] [-D DECK] [-- OVERRIDES...]
 #
 # For each bandwidth: 4 silo hosts, one rank each, every host's link shaped to that rate in both
-# directions. On them, the same deck (default inputs/brown-federated.deck, STEPS steps, default
+# directions. On them, the same deck (default inputs/brown-photon.deck, STEPS steps, default
 # 100) runs as
 #   federated      fp32 rounds (the deck's recipe)
 #   federated-int8 the same with [compress] codec = int8
@@ -21,7 +21,7 @@
 # OUTDIR/modeled_vs_measured.png. About 6 minutes on 2 cores at the defaults. Needs root.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
-out=runs/multihost bws="100 1000" steps=100 data=cache/brown-4silos.h5 deck=inputs/brown-federated.deck
+out=runs/multihost bws="100 1000" steps=100 data=cache/brown-4silos.h5 deck=inputs/brown-photon.deck
 while getopts "o:b:n:d:D:h" opt; do
     case $opt in
         o) out=$OPTARG ;; b) bws=$OPTARG ;; n) steps=$OPTARG ;; d) data=$OPTARG ;; D) deck=$OPTARG ;;
