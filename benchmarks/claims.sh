@@ -1,10 +1,10 @@
 #!/bin/bash
 # claims.sh: doc/results.md's "Closing the gap" series: the data files (Brown by genre into 1, 2,
-# 4 and 8 silos, IID and Dirichlet(0.1) into 4), then the three sweeps (benchmarks/sweeps/
-# claims.toml, claims-4x.toml, scaling.toml: 3 seeds each), their tables (runs/claims*/,
+# 4 and 8 silos, IID and Dirichlet(0.1) into 4), then the four sweeps (benchmarks/sweeps/
+# claims.toml, scaling.toml: 3 seeds; claims-4x.toml: 2; claims-4x-centralized.toml: 1), their tables (runs/claims*/,
 # runs/scaling/: summary.md, sweep.png) and the partitions' skew. Each sweep skips what is done
 # and resumes what was interrupted: rerun the script to continue. About 1.5 hours on 2 cores.
-# usage: bash benchmarks/claims.sh [SWEEP.toml ...]   (default: all three)
+# usage: bash benchmarks/claims.sh [SWEEP.toml ...]   (default: all four)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . build-aux/blas-env.sh
@@ -20,7 +20,8 @@ mkdir -p runs
 /usr/bin/python3 benchmarks/partition_skew.py cache/brown-4silos.h5 cache/brown-iid.h5 cache/brown-dir01.h5 \
   cache/brown-genre2.h5 cache/brown-genre8.h5 | tee runs/partition-skew.md
 sweeps=("$@")
-[ ${#sweeps[@]} -gt 0 ] || sweeps=(benchmarks/sweeps/claims.toml benchmarks/sweeps/scaling.toml benchmarks/sweeps/claims-4x.toml)
+[ ${#sweeps[@]} -gt 0 ] || sweeps=(benchmarks/sweeps/claims.toml benchmarks/sweeps/scaling.toml benchmarks/sweeps/claims-4x.toml
+                                      benchmarks/sweeps/claims-4x-centralized.toml)
 for s in "${sweeps[@]}"; do
   benchmarks/sweep run "$s" || echo "claims.sh: some runs of $s failed (see above); the table shows the rest"
   benchmarks/sweep table "$s"

@@ -27,10 +27,12 @@ deck=inputs/brown-federated.deck
 runs="runs/quickstart-federated runs/quickstart-ddp runs/quickstart-centralized"
 echo "== federated: 4 silos x 1 rank over 100 Mbps links, the recipe of doc/results.md ($deck)"
 $mpi build/photon train "$deck" data.file="$data" run.dir=runs/quickstart-federated
-echo "== ddp: the same 4 silos and links, gradients all-reduced across silos every step"
-$mpi build/photon train "$deck" data.file="$data" run.dir=runs/quickstart-ddp federation.mode=ddp
-echo "== centralized: one data-parallel group over all the data (the ideal), same tokens"
-$mpi build/photon train "$deck" data.file="$data" run.dir=runs/quickstart-centralized federation.mode=centralized
+# The baselines at their own best inner learning rate (3e-3, inputs/brown-photon.deck), on the same links.
+base=inputs/brown-photon.deck
+echo "== ddp: the same 4 silos over the same links, gradients all-reduced across silos every step ($base)"
+$mpi build/photon train "$base" data.file="$data" run.dir=runs/quickstart-ddp federation.mode=ddp link.bandwidth_mbps=100
+echo "== centralized: one data-parallel group over all the data (the ideal), same tokens ($base)"
+$mpi build/photon train "$base" data.file="$data" run.dir=runs/quickstart-centralized federation.mode=centralized
 
 /usr/bin/python3 benchmarks/plot_runs.py -o runs/quickstart.png $runs >/dev/null 2>&1 || true
 echo
