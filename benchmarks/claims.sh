@@ -1,7 +1,7 @@
 #!/bin/bash
 # claims.sh: doc/results.md's "Closing the gap" series: the data files (Brown by genre into 1, 2,
 # 4 and 8 silos, IID and Dirichlet(0.1) into 4), then the four sweeps (benchmarks/sweeps/
-# claims.toml, scaling.toml: 3 seeds; claims-4x.toml: 2; claims-4x-centralized.toml: 1), their tables (runs/claims*/,
+# claims.toml, scaling.toml: 3 seeds; claims-4x.toml, claims-4x-centralized.toml: 1), their tables (runs/claims*/,
 # runs/scaling/: summary.md, sweep.png) and the partitions' skew. Each sweep skips what is done
 # and resumes what was interrupted: rerun the script to continue. About 1.5 hours on 2 cores.
 # usage: bash benchmarks/claims.sh [SWEEP.toml ...]   (default: all four)
