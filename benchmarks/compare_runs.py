@@ -4,13 +4,18 @@
 usage: compare_runs.py [--target RUN] RUN_DIR [RUN_DIR ...]
 For each run (its metrics.jsonl): the final validation perplexity (with its standard error when
 the run recorded one), tokens, inter-silo bytes, modeled wall time, and the modeled wall time
-at which it first reached the final perplexity of the --target run (default: the first run),
-interpolated linearly in log perplexity between its evaluations ("not reached" if it never got
-there). Debian's python3; run with /usr/bin/python3."""
+at which it first reached the --target run's (default: the first run's) last periodic
+perplexity, interpolated linearly in log perplexity between its periodic evaluations ("not
+reached" if it never got there). The periodic evaluations score one validation subset all run
+long; the final one scores the whole set and is not on that curve (plot_runs.split_final). Debian's python3; run with /usr/bin/python3."""
 import argparse
 import json
 import math
 import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from plot_runs import split_final  # noqa: E402
 
 
 def records(run, kind):
@@ -37,14 +42,15 @@ def main():
     ap.add_argument("runs", nargs="+")
     a = ap.parse_args()
     target = a.target or a.runs[0]
-    goal = records(target, "end")[0]["val_loss"]
-    print(f"| run | final val ppl | tokens | inter-silo MB | modeled wall s | wall s to ppl {math.exp(goal):.1f} |")
+    goal = split_final(records(target, "eval"))[0][-1]["val_loss"]
+    print(f"| run | final val ppl | tokens | inter-silo MB | modeled wall s | "
+          f"wall s to ppl {math.exp(goal):.1f} (validation subset) |")
     print("|---|---|---|---|---|---|")
     for run in a.runs:
         end = records(run, "end")[0]
         se = end.get("val_ppl_se")
         ppl = f"{end['val_ppl']:.1f}" + (f" ± {se:.1f}" if se is not None else "")
-        t = reach(records(run, "eval"), goal + 1e-12)
+        t = reach(split_final(records(run, "eval"))[0], goal + 1e-12)
         when = f"{t:.1f}" if t is not None else "not reached"
         print(f"| {os.path.basename(os.path.normpath(run))} | {ppl} | {end['tokens']:.0f} | {end['inter_silo_bytes'] / 1e6:.1f} | "
               f"{end['modeled_wall_s']:.1f} | {when} |")
