@@ -1,9 +1,11 @@
 #!/bin/bash
 # claims.sh: doc/results.md's "Closing the gap" series: the data files (Brown by genre into 1, 2,
 # 4 and 8 silos, IID and Dirichlet(0.1) into 4), then the four sweeps (benchmarks/sweeps/
-# claims.toml, scaling.toml: 3 seeds; claims-4x.toml, claims-4x-centralized.toml: 1), their tables (runs/claims*/,
-# runs/scaling/: summary.md, sweep.png) and the partitions' skew. Each sweep skips what is done
-# and resumes what was interrupted: rerun the script to continue. About 1.5 hours on 2 cores.
+# claims.toml, scaling.toml, claims-4x.toml, claims-4x-centralized.toml: 3 seeds each), their
+# tables (runs/claims*/, runs/scaling/: summary.md, sweep.png), the partitions' skew
+# (runs/partition-skew.md) and doc/results.md's claims tables (runs/claims-table.md,
+# benchmarks/claims_table.py). Each sweep skips what is done and resumes what was interrupted:
+# rerun the script to continue. About an hour on 2 cores (2026-12-03: 55 minutes).
 # usage: bash benchmarks/claims.sh [SWEEP.toml ...]   (default: all four)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -26,3 +28,4 @@ for s in "${sweeps[@]}"; do
   benchmarks/sweep run "$s" || echo "claims.sh: some runs of $s failed (see above); the table shows the rest"
   benchmarks/sweep table "$s"
 done
+/usr/bin/python3 benchmarks/claims_table.py runs | tee runs/claims-table.md
