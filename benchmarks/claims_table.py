@@ -13,8 +13,9 @@ prints, in markdown:
      data order), inter-silo bytes and their ratio to ddp's, modeled wall and compute time, and
      how often clipping fired;
   2. the claims of the papers against these measurements, with the issue's goals checked.
-With --ablation: a row per configuration of one sweep (its first seed's run): its deck and
-overrides, final perplexity ± the run's per-document standard error, the gap to the reference
+With --ablation: a row per configuration of one sweep (its first seed's run): what it is (its
+deck and overrides, or the earlier configuration of its deck it differs from least and how),
+final perplexity ± the run's per-document standard error, the gap to the reference
 configuration, bytes and their ratio to the reference's, and how often clipping fired.
 Missing runs are left out (a claim whose runs are missing says so); nothing is extrapolated."""
 import json
@@ -96,14 +97,11 @@ def detail_table(rows, by_label):
         ratio = "–"
         if ref is not None and ref.seeds and ref is not r and mb > 0:
             ratio = f"{statistics.fmean(ref.vals('inter_silo_bytes')) / 1e6 / mb:.1f}× less"
-        se = r.vals("val_ppl_se")
-        clip = r.vals("clip_fraction")
-        print(f"| {r.label} | {len(r.seeds)} | {pm(r.ppl())} | "
-              f"{statistics.fmean(se):.1f} | {gap} | {mb:.1f} | {ratio} | "
-              f"{pm(spread(r.vals('modeled_wall_s')))} | {pm(spread(r.vals('compute_s')))} | "
-              f"{100 * statistics.fmean(clip):.0f}% |" if se and clip else
-              f"| {r.label} | {len(r.seeds)} | {pm(r.ppl())} | – | {gap} | {mb:.1f} | {ratio} | "
-              f"{pm(spread(r.vals('modeled_wall_s')))} | {pm(spread(r.vals('compute_s')))} | – |")
+        se, clip = r.vals("val_ppl_se"), r.vals("clip_fraction")
+        se_txt = f"{statistics.fmean(se):.1f}" if se else "–"
+        clip_txt = f"{100 * statistics.fmean(clip):.0f}%" if clip else "–"
+        print(f"| {r.label} | {len(r.seeds)} | {pm(r.ppl())} | {se_txt} | {gap} | {mb:.1f} | {ratio} | "
+              f"{pm(spread(r.vals('modeled_wall_s')))} | {pm(spread(r.vals('compute_s')))} | {clip_txt} |")
 
 
 def time_to(*rows):
@@ -124,6 +122,26 @@ def mean_ppl(row):
     return None if p is None else p[0]
 
 
+def describe(deck, ov, seen):
+    """A configuration as the difference from the earlier one of the same deck that it differs
+    from in the fewest keys ("as NAME, with k=v"), or as its deck and all its overrides when no
+    earlier one is closer than that."""
+    best = None
+    for name, d, o in seen:
+        if d != deck:
+            continue
+        diff = [k for k in ov if o.get(k) != ov[k]]
+        gone = [k for k in o if k not in ov]
+        n = len(diff) + len(gone)
+        if n < len(ov) and (best is None or n < best[0]):
+            best = (n, name, diff, gone)
+    if best is None:
+        return deck + (": " + ", ".join(f"`{k}={v}`" for k, v in ov.items()) if ov else "")
+    _, name, diff, gone = best
+    parts = [f"`{k}={ov[k]}`" for k in diff] + [f"without `{k}`" for k in gone]
+    return f"as {name}, with " + ", ".join(parts) if parts else f"as {name}"
+
+
 def ablation(toml_path, ref_name):
     import tomllib
     with open(toml_path, "rb") as f:
@@ -139,10 +157,12 @@ def ablation(toml_path, ref_name):
     print(f"| configuration | deck and overrides (besides {', '.join(sorted(common)) or 'none'}) | "
           f"final val ppl ± SE | vs {ref_name} | inter-silo MB | bytes vs {ref_name} | clipped steps |")
     print("|---|---|---|---|---|---|---|")
+    seen = []
     for c, e in rows:
-        what = os.path.basename(c.get("deck", sw.get("deck", "?")))
-        ov = [o for o in c.get("overrides", []) if o not in common]
-        what += (": " + ", ".join(f"`{o}`" for o in ov)) if ov else ""
+        deck = os.path.basename(c.get("deck", sw.get("deck", "?")))
+        ov = dict(o.split("=", 1) for o in c.get("overrides", []) if o not in common)
+        what = describe(deck, ov, seen)
+        seen.append((c["name"], deck, ov))
         if e is None:
             print(f"| {c['name']} | {what} | (not run) | | | | |")
             continue
