@@ -185,6 +185,7 @@ def main(argv):
         Row("centralized", runs, "claims", "centralized", "ddp"),
         Row("Photon's recipe (FedAvg 1.0, lr 3e-3, fp32)", runs, "claims", "photon", "ddp"),
         Row("DiLoCo's recipe (Nesterov 0.7/0.9, lr 1e-3, fp32)", runs, "claims", "diloco", "ddp"),
+        Row("recipe with ddp's lr 3e-3 sqrt-scaled to the silo (1.5e-3)", runs, "claims", "recipe-lr-sqrt", "ddp"),
         Row("recipe, IID", runs, "claims", "recipe-iid", "ddp"),
         Row("recipe, Dirichlet(0.1)", runs, "claims", "recipe-dirichlet0.1", "ddp"),
         Row("one-replica DiLoCo (1 silo of 4 ranks)", runs, "scaling", "one-replica", "ddp"),
@@ -210,7 +211,7 @@ def main(argv):
     print("\n### More silos, the same total tokens (each silo 1 rank × 4 sequences per step)\n")
     detail_table(S, by)
 
-    rec, ddp, cen, pho, dil, iid, dirl, one = R
+    rec, ddp, cen, pho, dil, _, iid, dirl, one = R
     rec4, ddp4, cen4 = R4
     print("\n### The claims against these runs\n")
     print("| claim (paper) | photon's measurement | holds here? |")
