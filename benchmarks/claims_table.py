@@ -18,20 +18,13 @@ deck and overrides, or the earlier configuration of its deck it differs from lea
 final perplexity ± the run's per-document standard error, the gap to the reference
 configuration, bytes and their ratio to the reference's, and how often clipping fired.
 Missing runs are left out (a claim whose runs are missing says so); nothing is extrapolated."""
-import json
 import math
 import os
 import statistics
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from compare_runs import reach  # noqa: E402  (the quick start's interpolation, in log perplexity)
-from plot_runs import split_final  # noqa: E402  (the periodic evaluations, without the whole-set final)
-
-
-def records(path, kind):
-    with open(path) as f:
-        return [r for r in map(json.loads, f) if r.get("type") == kind]
+from compare_runs import reach, records  # the quick start's: interpolation in log perplexity
+from plot_runs import split_final  # the periodic evaluations, without the whole-set final
 
 
 def load(runs, sweep, config):
@@ -41,12 +34,12 @@ def load(runs, sweep, config):
     if not os.path.isdir(d):
         return out
     for name in sorted(os.listdir(d)):
-        m = os.path.join(d, name, "metrics.jsonl")
-        if not name.startswith("seed-") or not os.path.isfile(m):
+        run = os.path.join(d, name)
+        if not name.startswith("seed-") or not os.path.isfile(os.path.join(run, "metrics.jsonl")):
             continue
-        ends = records(m, "end")
+        ends = records(run, "end")
         if ends:
-            out[int(name[5:])] = (ends[-1], records(m, "eval"))
+            out[int(name[5:])] = (ends[-1], records(run, "eval"))
     return out
 
 
@@ -66,8 +59,8 @@ def pm(s, digits=1, unit=""):
 
 
 class Row:
-    def __init__(self, label, runs, sweep, config, ref=None):
-        self.label, self.ref = label, ref
+    def __init__(self, label, runs, sweep, config):
+        self.label = label
         self.seeds = load(runs, sweep, config)
 
     def vals(self, key):
@@ -83,7 +76,8 @@ class Row:
                        for s in common])
 
 
-def detail_table(rows, by_label):
+def detail_table(rows, ref):
+    """A row per configuration; gaps and byte ratios against the row ref (ddp)."""
     print("| run | seeds | final val ppl (mean ± sd [min, max]) | one run's SE | vs ddp (paired) | "
           "inter-silo MB | bytes vs ddp | modeled wall s | compute s | clipped steps |")
     print("|---|---|---|---|---|---|---|---|---|---|")
@@ -91,11 +85,11 @@ def detail_table(rows, by_label):
         if not r.seeds:
             print(f"| {r.label} | 0 | (not run) | | | | | | | |")
             continue
-        ref = by_label.get(r.ref) if r.ref else None
-        gap = pm(r.paired_gap(ref), 1, "%") if ref is not None and ref.seeds and ref is not r else "–"
+        against = ref.seeds and ref is not r
+        gap = pm(r.paired_gap(ref), 1, "%") if against else "–"
         mb = statistics.fmean(r.vals("inter_silo_bytes")) / 1e6
         ratio = "–"
-        if ref is not None and ref.seeds and ref is not r and mb > 0:
+        if against and mb > 0:
             ratio = f"{statistics.fmean(ref.vals('inter_silo_bytes')) / 1e6 / mb:.1f}× less"
         se, clip = r.vals("val_ppl_se"), r.vals("clip_fraction")
         se_txt = f"{statistics.fmean(se):.1f}" if se else "–"
@@ -150,8 +144,8 @@ def ablation(toml_path, ref_name):
     common = set(sw.get("common", []))
     rows = []
     for c in sw.get("config", []):
-        m = os.path.join(out, c["name"], f"seed-{seed}", "metrics.jsonl")
-        end = records(m, "end") if os.path.isfile(m) else []
+        run = os.path.join(out, c["name"], f"seed-{seed}")
+        end = records(run, "end") if os.path.isfile(os.path.join(run, "metrics.jsonl")) else []
         rows.append((c, end[-1] if end else None))
     ref = next((e for c, e in rows if c["name"] == ref_name), None)
     print(f"| configuration | deck and overrides (besides {', '.join(sorted(common)) or 'none'}) | "
@@ -180,36 +174,34 @@ def main(argv):
         return ablation(argv[2], argv[3] if len(argv) > 3 else "ddp")
     runs = argv[1] if len(argv) > 1 else "runs"
     R = [
-        Row("recipe (federated), by genre", runs, "claims", "recipe", "ddp"),
-        Row("ddp", runs, "claims", "ddp", "ddp"),
-        Row("centralized", runs, "claims", "centralized", "ddp"),
-        Row("Photon's recipe (FedAvg 1.0, lr 3e-3, fp32)", runs, "claims", "photon", "ddp"),
-        Row("DiLoCo's recipe (Nesterov 0.7/0.9, lr 1e-3, fp32)", runs, "claims", "diloco", "ddp"),
-        Row("recipe with ddp's lr 3e-3 sqrt-scaled to the silo (1.5e-3)", runs, "claims", "recipe-lr-sqrt", "ddp"),
-        Row("recipe, IID", runs, "claims", "recipe-iid", "ddp"),
-        Row("recipe, Dirichlet(0.1)", runs, "claims", "recipe-dirichlet0.1", "ddp"),
-        Row("one-replica DiLoCo (1 silo of 4 ranks)", runs, "scaling", "one-replica", "ddp"),
+        Row("recipe (federated), by genre", runs, "claims", "recipe"),
+        Row("ddp", runs, "claims", "ddp"),
+        Row("centralized", runs, "claims", "centralized"),
+        Row("Photon's recipe (FedAvg 1.0, lr 3e-3, fp32)", runs, "claims", "photon"),
+        Row("DiLoCo's recipe (Nesterov 0.7/0.9, lr 1e-3, fp32)", runs, "claims", "diloco"),
+        Row("recipe with ddp's lr 3e-3 sqrt-scaled to the silo (1.5e-3)", runs, "claims", "recipe-lr-sqrt"),
+        Row("recipe, IID", runs, "claims", "recipe-iid"),
+        Row("recipe, Dirichlet(0.1)", runs, "claims", "recipe-dirichlet0.1"),
+        Row("one-replica DiLoCo (1 silo of 4 ranks)", runs, "scaling", "one-replica"),
     ]
     R4 = [
-        Row("4×: recipe (federated), by genre", runs, "claims-4x", "recipe", "4×: ddp"),
-        Row("4×: ddp", runs, "claims-4x", "ddp", "4×: ddp"),
-        Row("4×: centralized", runs, "claims-4x-centralized", "centralized", "4×: ddp"),
+        Row("4×: recipe (federated), by genre", runs, "claims-4x", "recipe"),
+        Row("4×: ddp", runs, "claims-4x", "ddp"),
+        Row("4×: centralized", runs, "claims-4x-centralized", "centralized"),
     ]
     S = [
-        Row("1 silo × 1600 steps", runs, "scaling", "silos-1", "ddp"),
-        Row("2 silos × 800 steps", runs, "scaling", "silos-2", "ddp"),
-        Row("4 silos × 400 steps (the recipe)", runs, "claims", "recipe", "ddp"),
-        Row("8 silos × 200 steps", runs, "scaling", "silos-8", "ddp"),
+        Row("1 silo × 1600 steps", runs, "scaling", "silos-1"),
+        Row("2 silos × 800 steps", runs, "scaling", "silos-2"),
+        Row("4 silos × 400 steps (the recipe)", runs, "claims", "recipe"),
+        Row("8 silos × 200 steps", runs, "scaling", "silos-8"),
     ]
-    by = {r.label: r for r in R + R4 + S}
-    by["ddp"], by["4×: ddp"] = R[1], R4[1]
 
     print("### At 819,200 tokens (400 steps × 4 silos × 4 sequences × 128 tokens)\n")
-    detail_table(R, by)
+    detail_table(R, R[1])
     print("\n### At 4× the tokens (3,276,800)\n")
-    detail_table(R4, by)
+    detail_table(R4, R4[1])
     print("\n### More silos, the same total tokens (each silo 1 rank × 4 sequences per step)\n")
-    detail_table(S, by)
+    detail_table(S, R[1])
 
     rec, ddp, cen, pho, dil, _, iid, dirl, one = R
     rec4, ddp4, cen4 = R4

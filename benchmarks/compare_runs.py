@@ -7,15 +7,14 @@ the run recorded one), tokens, inter-silo bytes, modeled wall time, and the mode
 at which it first reached the --target run's (default: the first run's) last periodic
 perplexity, interpolated linearly in log perplexity between its periodic evaluations ("not
 reached" if it never got there). The periodic evaluations score one validation subset all run
-long; the final one scores the whole set and is not on that curve (plot_runs.split_final). Debian's python3; run with /usr/bin/python3."""
+long; the final one scores the whole set and is not on that curve (plot_runs.split_final).
+Debian's python3; run with /usr/bin/python3."""
 import argparse
 import json
 import math
 import os
-import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from plot_runs import split_final  # noqa: E402
+from plot_runs import split_final  # this script's directory is on sys.path
 
 
 def records(run, kind):
